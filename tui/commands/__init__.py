@@ -1,0 +1,1 @@
+"""One module per `pipeline` subcommand, imported only when that subcommand runs (fast start-up)."""
