@@ -23,6 +23,10 @@ def test_no_command_prints_help_and_exits_2(capsys):
 
 
 def test_version_does_not_import_textual():
-    code = "import sys\nfrom tui.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\nprint('textual' in sys.modules)"
+    code = (
+        "import sys\nfrom tui.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print('textual' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False")
