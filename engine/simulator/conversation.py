@@ -1,0 +1,84 @@
+"""Reads what a simulated answer depends on out of a Messages request.
+
+That is the task (latest user text), the system text, and the tool calls made since the task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call the assistant made earlier in the conversation, with the result the client sent back."""
+
+    name: str
+    input: Any
+    result: str
+    is_error: bool
+
+
+@dataclass(frozen=True)
+class Conversation:
+    system_text: str
+    # The latest user message that has text: the task the assistant is working on.
+    task: str
+    # Tool calls made since that task message, oldest first.
+    tool_calls: tuple[ToolCall, ...]
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Conversation:
+        messages = [m for m in body.get("messages", []) if isinstance(m, dict)]
+        task_index = 0
+        task = ""
+        for index, message in enumerate(messages):
+            if message.get("role") in ("user", "system"):
+                text = text_of(message.get("content"))
+                if text.strip():
+                    task_index, task = index, text
+        system_parts = [text_of(body.get("system"))]
+        system_parts += [text_of(m.get("content")) for m in messages if m.get("role") == "system"]
+        return cls(
+            system_text="\n".join(part for part in system_parts if part),
+            task=task,
+            tool_calls=_tool_calls(messages[task_index + 1 :]),
+        )
+
+
+def text_of(content: Any) -> str:
+    """The plain text of a message's content (a string or a list of blocks), tool results excluded."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "\n".join(
+        block["text"]
+        for block in content
+        if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)
+    )
+
+
+def _tool_calls(messages: list[dict[str, Any]]) -> tuple[ToolCall, ...]:
+    uses: dict[str, tuple[str, Any]] = {}
+    calls: list[ToolCall] = []
+    for message in messages:
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_use":
+                uses[str(block.get("id"))] = (str(block.get("name")), block.get("input"))
+            elif block.get("type") == "tool_result":
+                name, tool_input = uses.get(str(block.get("tool_use_id")), ("tool", None))
+                calls.append(
+                    ToolCall(
+                        name=name,
+                        input=tool_input,
+                        result=text_of(block.get("content")),
+                        is_error=bool(block.get("is_error")),
+                    )
+                )
+    return tuple(calls)

@@ -1,0 +1,460 @@
+"""The simulator's aiohttp server: Messages API endpoints on 127.0.0.1, pacing, fault injection and a
+request log that tests can read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from engine.simulator.answers import (
+    AnswerSettings,
+    Reply,
+    canonical_body,
+    compose_reply,
+    estimate_input_tokens,
+)
+from engine.simulator.conversation import Conversation
+from engine.simulator.scenario import MID_STREAM_FAULTS, STATUS_FAULTS, Rule, Scenario
+from engine.simulator.sse import error_payload, frame, render_stream
+from engine.simulator.structured import requested_schema
+from engine.simulator.validation import (
+    InvalidRequest,
+    check_count_header,
+    check_messages_request,
+    check_pacing_header,
+    parse_json_object,
+)
+
+LOG = logging.getLogger("engine.simulator")
+T = TypeVar("T")
+
+HOST = "127.0.0.1"
+# The real API accepts 32 MB bodies; coding agents send several MB late in a session.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_ANSWER_TOKENS = 1_000_000
+# Unthrottled, this many token frames go out per write: fewer syscalls, same bytes on the wire.
+UNTHROTTLED_BATCH = 64
+# How long a dropped connection waits for already-written frames to leave, before it breaks.
+DROP_FLUSH_TIMEOUT_S = 1.0
+SHUTDOWN_TIMEOUT_S = 0.5
+
+ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+FAULT_ERRORS = {
+    "rate_limit": ("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"),
+    "overloaded": ("overloaded_error", "Overloaded"),
+    "server_error": ("api_error", "Internal server error"),
+}
+MODELS = (
+    ("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
+    ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
+    ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-01T00:00:00Z"),
+)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One finished request as the simulator saw it."""
+
+    number: int
+    method: str
+    path: str
+    status: int
+    model: str | None
+    stream: bool
+    # Token frames actually written to the client (a hang-up stops the count where it happened).
+    output_tokens: int
+    hung_up: bool
+    fault: str | None
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """Pacing (None: the scenario's default, else as fast as possible) and an optional fault script."""
+
+    ttft_ms: float | None = None
+    tokens_per_second: float | None = None
+    scenario: Scenario | None = None
+
+
+@dataclass
+class Exchange:
+    """What is known about a request while it is being handled; becomes a RequestRecord at the end."""
+
+    number: int
+    method: str
+    path: str
+    request_id: str
+    started: float
+    status: int = 0
+    model: str | None = None
+    stream: bool = False
+    output_tokens: int = 0
+    hung_up: bool = False
+    fault: str | None = None
+
+
+@dataclass(frozen=True)
+class Pacing:
+    first_token_delay_s: float
+    # Seconds between tokens; 0 sends as fast as the client reads.
+    token_interval_s: float
+
+
+EXCHANGE_KEY = web.RequestKey("exchange", Exchange)
+
+
+class Simulator:
+    """The Messages-API simulator, served on 127.0.0.1 while the `async with` block runs."""
+
+    def __init__(self, config: SimulatorConfig | None = None, *, port: int = 0) -> None:
+        self.config = config or SimulatorConfig()
+        self.log: list[RequestRecord] = []
+        self.port = port
+        self._requests_seen = 0
+        self._runner: web.AppRunner | None = None
+        self._logged: asyncio.Event | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Bind and serve; raises OSError when the port is taken."""
+        self._logged = asyncio.Event()
+        app = web.Application(middlewares=[self._track_request], client_max_size=MAX_BODY_BYTES)
+        app.router.add_post("/v1/messages", self._messages)
+        app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/v1/models/{model_id}", self._model)
+        app.on_response_prepare.append(_add_request_id)
+        # handler_cancellation: a client that hangs up cancels its handler at once, even mid-sleep.
+        runner = web.AppRunner(
+            app, handler_cancellation=True, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, HOST, self.port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[RequestRecord]:
+        """The log once it holds at least `count` records; TimeoutError after `timeout` seconds."""
+        assert self._logged is not None, "the simulator is not running"
+        async with asyncio.timeout(timeout):
+            while len(self.log) < count:
+                self._logged.clear()
+                await self._logged.wait()
+        return list(self.log)
+
+    @web.middleware
+    async def _track_request(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        loop = asyncio.get_running_loop()
+        self._requests_seen += 1
+        exchange = Exchange(
+            number=self._requests_seen,
+            method=request.method,
+            path=request.path,
+            request_id=f"req_sim_{uuid.uuid4().hex[:24]}",
+            started=loop.time(),
+        )
+        request[EXCHANGE_KEY] = exchange
+        try:
+            response = await _as_api_response(handler, request, exchange)
+            exchange.status = exchange.status or response.status
+            return response
+        except asyncio.CancelledError:
+            # A dropped connection is the fault we injected, not the client leaving.
+            if exchange.fault != "drop":
+                exchange.hung_up = True
+            raise
+        finally:
+            self._record(exchange, loop.time())
+
+    def _record(self, exchange: Exchange, now: float) -> None:
+        record = RequestRecord(
+            number=exchange.number,
+            method=exchange.method,
+            path=exchange.path,
+            status=exchange.status,
+            model=exchange.model,
+            stream=exchange.stream,
+            output_tokens=exchange.output_tokens,
+            hung_up=exchange.hung_up,
+            fault=exchange.fault,
+            duration_s=now - exchange.started,
+        )
+        self.log.append(record)
+        if self._logged is not None:
+            self._logged.set()
+        LOG.info(
+            "#%d %s %s %d tokens=%d hung_up=%s fault=%s %.3fs",
+            record.number,
+            record.method,
+            record.path,
+            record.status,
+            record.output_tokens,
+            record.hung_up,
+            record.fault,
+            record.duration_s,
+        )
+
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        exchange = request[EXCHANGE_KEY]
+        body = parse_json_object(await request.read())
+        if isinstance(body.get("model"), str):
+            exchange.model = body["model"]
+        exchange.stream = body.get("stream") is True
+        check_messages_request(body)
+        conversation = Conversation.from_body(body)
+        scenario = self.config.scenario
+        rule = scenario.select(exchange.number, body["model"], conversation.task) if scenario else None
+        pacing = self._pacing(request, rule)
+        answer_tokens_header = request.headers.get("x-sim-answer-tokens")
+        answer_tokens = _first_given(
+            check_count_header("x-sim-answer-tokens", answer_tokens_header, MAX_ANSWER_TOKENS),
+            rule.answer_tokens if rule else None,
+            scenario.answer_tokens if scenario else None,
+        )
+        if rule is not None and rule.fault is not None:
+            exchange.fault = rule.fault
+            if rule.fault in STATUS_FAULTS:
+                return _fault_response(rule, exchange)
+        wants_json = requested_schema(body, conversation.system_text, conversation.task) is not None
+        settings = AnswerSettings(
+            answer_tokens=None if answer_tokens is None else min(answer_tokens, body["max_tokens"]),
+            exact_reply=rule.reply if rule else None,
+            invalid_json=bool(scenario and rule and wants_json and scenario.take_invalid_json(rule)),
+        )
+        reply = compose_reply(body, conversation, settings)
+        mid_stream_fault = rule if rule is not None and rule.fault in MID_STREAM_FAULTS else None
+        if exchange.stream:
+            return await _stream(request, exchange, reply, pacing, mid_stream_fault)
+        return await _respond_whole(request, exchange, reply, pacing, mid_stream_fault)
+
+    def _pacing(self, request: web.Request, rule: Rule | None) -> Pacing:
+        scenario = self.config.scenario
+        ttft_ms = _first_given(
+            check_pacing_header("x-sim-ttft-ms", request.headers.get("x-sim-ttft-ms")),
+            rule.ttft_ms if rule else None,
+            self.config.ttft_ms,
+            scenario.ttft_ms if scenario else None,
+        )
+        tokens_per_second = _first_given(
+            check_pacing_header("x-sim-tokens-per-second", request.headers.get("x-sim-tokens-per-second")),
+            rule.tokens_per_second if rule else None,
+            self.config.tokens_per_second,
+            scenario.tokens_per_second if scenario else None,
+        )
+        delay_s = (ttft_ms or 0.0) / 1000
+        if rule is not None and rule.fault == "slow_first_token":
+            delay_s += rule.slow_first_token_ms / 1000
+        return Pacing(delay_s, 1 / tokens_per_second if tokens_per_second else 0.0)
+
+    async def _count_tokens(self, request: web.Request) -> web.StreamResponse:
+        body = parse_json_object(await request.read())
+        check_messages_request(body, needs_max_tokens=False)
+        request[EXCHANGE_KEY].model = body["model"]
+        return web.json_response({"input_tokens": estimate_input_tokens(canonical_body(body))})
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        models = [_model_json(model_id) for model_id, _, _ in MODELS]
+        return web.json_response(
+            {"data": models, "has_more": False, "first_id": models[0]["id"], "last_id": models[-1]["id"]}
+        )
+
+    async def _model(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(_model_json(request.match_info["model_id"]))
+
+
+def _first_given(*values: T | None) -> T | None:
+    return next((value for value in values if value is not None), None)
+
+
+def _compact_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _model_json(model_id: str) -> dict[str, Any]:
+    known = {model: (name, created) for model, name, created in MODELS}
+    name, created = known.get(model_id, (model_id, "2025-01-01T00:00:00Z"))
+    return {"type": "model", "id": model_id, "display_name": name, "created_at": created}
+
+
+async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    exchange = request.get(EXCHANGE_KEY)
+    if exchange is not None:
+        response.headers["request-id"] = exchange.request_id
+
+
+def error_response(
+    exchange: Exchange, error_type: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response(
+        error_payload(error_type, message, exchange.request_id),
+        status=ERROR_STATUS.get(error_type, 500),
+        headers=headers,
+    )
+
+
+async def _as_api_response(handler: Any, request: web.Request, exchange: Exchange) -> web.StreamResponse:
+    """The handler's response, with every failure turned into the API's JSON error shape."""
+    try:
+        return await handler(request)
+    except InvalidRequest as problem:
+        return error_response(exchange, "invalid_request_error", str(problem))
+    except web.HTTPRequestEntityTooLarge:
+        message = f"Request exceeds the maximum size of {MAX_BODY_BYTES} bytes"
+        return error_response(exchange, "request_too_large", message)
+    except web.HTTPNotFound:
+        return error_response(exchange, "not_found_error", f"Not found: {request.method} {request.path}")
+    except web.HTTPMethodNotAllowed as refused:
+        message = f"Method {request.method} not allowed for {request.path}"
+        return web.json_response(
+            error_payload("invalid_request_error", message, exchange.request_id),
+            status=405,
+            headers={"Allow": ", ".join(sorted(refused.allowed_methods))},
+        )
+    except web.HTTPException as http_error:
+        payload = error_payload("invalid_request_error", http_error.reason, exchange.request_id)
+        return web.json_response(payload, status=http_error.status)
+    except ConnectionResetError:
+        exchange.hung_up = exchange.fault != "drop"
+        return web.Response(status=exchange.status or 499)
+    except Exception:
+        LOG.exception("request #%d failed inside the simulator", exchange.number)
+        return error_response(exchange, "api_error", "Internal server error")
+
+
+def _fault_response(rule: Rule, exchange: Exchange) -> web.Response:
+    error_type, message = FAULT_ERRORS[rule.fault or "server_error"]
+    headers = None
+    if rule.fault == "rate_limit":
+        seconds = rule.retry_after
+        headers = {"retry-after": str(int(seconds)) if seconds.is_integer() else str(seconds)}
+    return error_response(exchange, error_type, rule.message or message, headers)
+
+
+async def _stream(
+    request: web.Request, exchange: Exchange, reply: Reply, pacing: Pacing, fault: Rule | None
+) -> web.StreamResponse:
+    rendered = render_stream(reply)
+    response = web.StreamResponse(
+        status=200, headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+    )
+    await response.prepare(request)
+    exchange.status = 200
+    await response.write(rendered.head)
+    units = rendered.units
+    loop = asyncio.get_running_loop()
+    stop_at = min(fault.after_tokens, len(units)) if fault else len(units)
+    first_at = loop.time() + pacing.first_token_delay_s
+    await _send_units(response, units, 0, stop_at, first_at, pacing.token_interval_s, exchange)
+    if fault is not None and fault.fault == "stall":
+        await asyncio.sleep(fault.stall_seconds)
+        await _send_units(
+            response, units, stop_at, len(units), loop.time(), pacing.token_interval_s, exchange
+        )
+        fault = None
+    if fault is None:
+        await response.write(rendered.tail)
+    elif fault.fault == "error_event":
+        payload = error_payload(fault.error_type, fault.message or "Overloaded", exchange.request_id)
+        await response.write(frame("error", payload))
+    elif fault.fault == "drop":
+        await _drop_connection(request)
+        return response
+    await response.write_eof()
+    return response
+
+
+async def _send_units(
+    response: web.StreamResponse,
+    units: list[bytes],
+    start: int,
+    stop: int,
+    first_at: float,
+    interval: float,
+    exchange: Exchange,
+) -> None:
+    """Write units[start:stop], unit k at first_at + (k - start) * interval (absolute, so no drift)."""
+    loop = asyncio.get_running_loop()
+    sent = start
+    while sent < stop:
+        now = loop.time()
+        if now < first_at:
+            due = sent
+        elif interval:
+            due = min(stop, start + int((now - first_at) / interval) + 1)
+        else:
+            due = min(stop, sent + UNTHROTTLED_BATCH)
+        if due <= sent:
+            await asyncio.sleep(first_at + (sent - start) * interval - now)
+            continue
+        await response.write(units[sent] if due == sent + 1 else b"".join(units[sent:due]))
+        sent = due
+        exchange.output_tokens = sent
+
+
+async def _drop_connection(request: web.Request) -> None:
+    transport = request.transport
+    if transport is None:
+        return
+    # Frames already written reach the client before the connection breaks, as when a real stream dies.
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + DROP_FLUSH_TIMEOUT_S
+    while transport.get_write_buffer_size() and loop.time() < give_up:
+        await asyncio.sleep(0.005)
+    transport.abort()
+
+
+async def _respond_whole(
+    request: web.Request, exchange: Exchange, reply: Reply, pacing: Pacing, fault: Rule | None
+) -> web.StreamResponse:
+    """The non-streaming answer, after as long as streaming it would take; faults act on the whole."""
+    tokens = reply.output_tokens
+    if fault is not None and fault.fault == "stall":
+        await asyncio.sleep(fault.stall_seconds)
+    elif fault is not None:
+        tokens = min(fault.after_tokens, tokens)
+    await asyncio.sleep(pacing.first_token_delay_s + tokens * pacing.token_interval_s)
+    exchange.output_tokens = tokens
+    if fault is None or fault.fault == "stall":
+        return web.json_response(reply.to_json(), dumps=_compact_json)
+    if fault.fault == "error_event":
+        return error_response(exchange, fault.error_type, fault.message or "Overloaded")
+    # A drop or a cut leaves a non-streamed request without any response: the connection just breaks.
+    await _drop_connection(request)
+    return web.Response(status=200)
