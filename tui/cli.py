@@ -18,6 +18,32 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+def parse_var(text: str) -> tuple[str, str]:
+    """`NAME=VALUE` from the command line (the value may be empty or hold `=`)."""
+    name, separator, value = text.partition("=")
+    if not separator or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with NAME a plain name, got '{text}'")
+    return name, value
+
+
+def add_var_argument(parser: argparse.ArgumentParser) -> None:
+    """`--var NAME=VALUE`, repeatable; the values win over `workflow.vars`."""
+    parser.add_argument(
+        "--var",
+        dest="vars",
+        metavar="NAME=VALUE",
+        action="append",
+        type=parse_var,
+        default=[],
+        help="value of {{vars.NAME}}; repeatable; wins over workflow.vars",
+    )
+
+
+def vars_from_args(args: argparse.Namespace) -> dict[str, str]:
+    """The `--var` values as a mapping (the last one given for a name wins)."""
+    return dict(getattr(args, "vars", None) or [])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pipeline",
@@ -39,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="also stream a demo request to this terminal, then exit"
     )
     simulate.set_defaults(handler="tui.commands.simulate:main")
+
+    validate = sub.add_parser("validate", help="check workflow files without running them (exit 2 on errors)")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="workflow YAML files")
+    add_var_argument(validate)
+    validate.set_defaults(handler="tui.commands.validate:validate_main")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of workflow files (for editor completion)")
+    schema.set_defaults(handler="tui.commands.validate:schema_main")
+
+    list_ = sub.add_parser("list", help="list the workflows in a folder: name, steps, types, description")
+    list_.add_argument("dir", nargs="?", default="workflows", metavar="DIR", help="default: ./workflows")
+    list_.set_defaults(handler="tui.commands.validate:list_main")
     return parser
 
 

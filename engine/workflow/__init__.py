@@ -1,0 +1,60 @@
+"""Workflow files: the typed model, loading with positions, and validation with precise diagnostics."""
+
+from __future__ import annotations
+
+from engine.workflow.errors import Diagnostic, WorkflowError
+from engine.workflow.loader import LoadResult, load_workflow, parse_workflow
+from engine.workflow.model import (
+    BatchConfig,
+    BatchTask,
+    ClaudeBatchStep,
+    ClaudeExtractStep,
+    ClaudeOptions,
+    ClaudeRobustStep,
+    ClaudeSessionStep,
+    ClaudeSmartStep,
+    ClaudeStep,
+    Defaults,
+    ExtractionConfig,
+    FilePart,
+    ParallelClaudeStep,
+    ParallelTask,
+    PreviousResponsePart,
+    PromptPart,
+    RetryConfig,
+    SessionConfig,
+    SessionContextPart,
+    StaticPart,
+    Step,
+    Workflow,
+)
+
+__all__ = [
+    "BatchConfig",
+    "BatchTask",
+    "ClaudeBatchStep",
+    "ClaudeExtractStep",
+    "ClaudeOptions",
+    "ClaudeRobustStep",
+    "ClaudeSessionStep",
+    "ClaudeSmartStep",
+    "ClaudeStep",
+    "Defaults",
+    "Diagnostic",
+    "ExtractionConfig",
+    "FilePart",
+    "LoadResult",
+    "ParallelClaudeStep",
+    "ParallelTask",
+    "PreviousResponsePart",
+    "PromptPart",
+    "RetryConfig",
+    "SessionConfig",
+    "SessionContextPart",
+    "StaticPart",
+    "Step",
+    "Workflow",
+    "WorkflowError",
+    "load_workflow",
+    "parse_workflow",
+]

@@ -1,0 +1,387 @@
+"""Cross-checks that need the whole workflow: references between steps, sessions and vars, files,
+callbacks, and rules that span several keys. Runs on model input, so it works even when the models
+reject something else in the same file and all problems are reported at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.workflow.model import HANDLER_NAMES
+from engine.workflow.normalize import Normalized
+from engine.workflow.report import Report
+from engine.workflow.sourced import Src, SrcList
+from engine.workflow.suggest import closest, did_you_mean
+from engine.workflow.yaml_source import RawPath, YamlDocument
+
+_TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+_DOTTED_NAME = re.compile(r"(?<![\w.])([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*)+)")
+_QUOTED_TEXT = re.compile(r"'[^']*'|\"[^\"]*\"")
+_CALLABLE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+# What the engine's templating resolves after steps.NAME (output/response/result are its aliases).
+_STEP_ATTRIBUTES = ("text", "data", "status", "reason", "output", "response", "result")
+_PROMPT_REQUIRED = {"claude", "claude_smart", "claude_session", "claude_extract", "claude_robust"}
+
+
+def run_checks(normalized: Normalized, report: Report, document: YamlDocument, base_dir: Path) -> None:
+    if normalized.workflow is not None:
+        WorkflowChecks(normalized, report, document, base_dir).run()
+
+
+class WorkflowChecks:
+    def __init__(
+        self, normalized: Normalized, report: Report, document: YamlDocument, base_dir: Path
+    ) -> None:
+        assert normalized.workflow is not None
+        self.workflow = normalized.workflow
+        self.report = report
+        self.document = document
+        self.base_dir = base_dir
+        self.step_index: dict[str, int] = {}
+        for seen in normalized.steps_seen:
+            if seen.name is None:
+                continue
+            if seen.name in self.step_index:
+                first = self.step_index[seen.name]
+                self.report.at_value(
+                    ("workflow", "steps", seen.index, "name"),
+                    f"duplicate step name '{seen.name}' (also steps[{first}])",
+                )
+            else:
+                self.step_index[seen.name] = seen.index
+        variables = self.workflow.get("vars")
+        self.var_names = set(variables) if isinstance(variables, dict) else set()
+        self.sessions = {
+            step["session_config"].get("session_name")
+            for step in self._steps()
+            if step.get("type") == "claude_session" and isinstance(step.get("session_config"), dict)
+        }
+        self.callbacks_checked: dict[str, str | None] = {}
+        self.workspace_dir = self.workflow.get("workspace_dir", "./workspace")
+
+    def _steps(self) -> Iterator[Src]:
+        steps = self.workflow.get("steps")
+        if isinstance(steps, list):
+            yield from (step for step in steps if isinstance(step, Src))
+
+    def run(self) -> None:
+        raw = self.document.data.get("workflow", {}) if isinstance(self.document.data, dict) else {}
+        if isinstance(raw, dict) and isinstance(raw.get("defaults"), dict):
+            self._templates(raw["defaults"], ("workflow", "defaults"), None, item_allowed=False)
+        raw_steps = raw.get("steps") if isinstance(raw, dict) else None
+        for step in self._steps():
+            index = step.path[-1]
+            assert isinstance(index, int)
+            if isinstance(raw_steps, list):
+                has_items = step.get("type") == "claude_batch" and bool(step.get("items"))
+                self._templates(raw_steps[index], step.path, index, item_allowed=has_items)
+            self._step(step, index)
+
+    # One step ------------------------------------------------------------------------------------
+
+    def _step(self, step: Src, index: int) -> None:
+        step_type = step.get("type")
+        if isinstance(step.get("condition"), str):
+            self._condition(step["condition"], step.origin("condition"), index)
+        self._output_file(step)
+        self._prompt_parts(step.get("prompt"), index)
+        self._options(step.get("claude_options"))
+        if step_type in _PROMPT_REQUIRED:
+            self._needs_prompt(step, step.path)
+        if step_type == "claude_batch":
+            self._batch(step, index)
+        elif step_type == "parallel_claude":
+            self._tasks(step, "parallel_tasks", index)
+        elif step_type == "claude_extract":
+            self._extraction(step.get("extraction_config"))
+
+    def _needs_prompt(self, owner: Src, path: RawPath, detail: str = "") -> None:
+        prompt = owner.get("prompt")
+        if "prompt" not in owner:
+            self.report.at_value(path, f"missing required key 'prompt'{detail}")
+        elif isinstance(prompt, list) and not prompt:
+            self.report.at_value(owner.origin("prompt"), f"prompt is empty{detail}")
+
+    def _batch(self, step: Src, index: int) -> None:
+        tasks, items = step.get("tasks"), step.get("items")
+        if tasks is not None and items is not None:
+            self.report.at_key(step.origin("items"), "give either tasks or items, not both")
+        elif tasks is None and items is None:
+            self.report.at_value(
+                step.path, "a claude_batch step needs tasks, or items and a prompt using {{item}}"
+            )
+        if isinstance(items, list):
+            if not items:
+                self.report.at_value(step.origin("items"), "items is empty")
+            self._needs_prompt(step, step.path, " (the template filled with each item)")
+            prompt = step.get("prompt")
+            if (
+                isinstance(prompt, list)
+                and prompt
+                and not any(
+                    isinstance(part, dict) and "{{item}}" in str(part.get("content", "")).replace(" ", "")
+                    for part in prompt
+                )
+            ):
+                self.report.at_value(
+                    step.origin("prompt"),
+                    "the prompt never uses {{item}}, so every item would get the same prompt",
+                )
+        self._tasks(step, "tasks", index)
+
+    def _tasks(self, step: Src, key: str, index: int) -> None:
+        tasks = step.get(key)
+        if not isinstance(tasks, list):
+            return
+        ids: dict[str, int] = {}
+        for position, task in enumerate(tasks):
+            if not isinstance(task, Src):
+                continue
+            task_id = task.get("id")
+            if isinstance(task_id, str):
+                if task_id in ids:
+                    self.report.at_value(
+                        task.origin("id"), f"duplicate task id '{task_id}' (also {key}[{ids[task_id]}])"
+                    )
+                else:
+                    ids[task_id] = position
+            elif "id" not in task:
+                self.report.at_value(task.path, "missing required key 'id'")
+            prompt = task.get("prompt")
+            if isinstance(prompt, list) and not prompt:
+                self.report.at_value(task.path, "this task has no prompt (and the step has none to share)")
+            self._prompt_parts(prompt, index)
+            self._options(task.get("claude_options"))
+            self._output_file(task)
+
+    # References ----------------------------------------------------------------------------------
+
+    def _step_reference(self, name: str, index: int | None, path: RawPath, needle: str | None = None) -> None:
+        target = self.step_index.get(name)
+        message = None
+        if target is None:
+            earlier = [n for n, i in self.step_index.items() if index is None or i < index]
+            message = f"no step named '{name}'{did_you_mean(name, earlier)}"
+        elif index is not None and target == index:
+            message = f"step '{name}' refers to itself; a step can only use earlier steps"
+        elif index is not None and target > index:
+            message = f"step '{name}' comes later (steps[{target}]); a step can only use earlier steps"
+        if message:
+            if needle:
+                self.report.at_text(path, needle, message)
+            else:
+                self.report.at_value(path, message)
+
+    def _var_reference(self, name: str, path: RawPath, needle: str) -> None:
+        if name not in self.var_names:
+            hint = did_you_mean(name, self.var_names)
+            self.report.at_text(
+                path,
+                needle,
+                f"no value for {{{{vars.{name}}}}}{hint}: set it in workflow.vars or pass --var {name}=VALUE",
+            )
+
+    def _templates(self, raw: Any, path: RawPath, index: int | None, *, item_allowed: bool) -> None:
+        """Every `{{...}}` in any string under `raw`."""
+        if isinstance(raw, dict):
+            for key, value in raw.items():
+                self._templates(value, (*path, key), index, item_allowed=item_allowed)
+        elif isinstance(raw, list):
+            for position, value in enumerate(raw):
+                self._templates(value, (*path, position), index, item_allowed=item_allowed)
+        elif isinstance(raw, str) and "{{" in raw:
+            for match in _TEMPLATE.finditer(raw):
+                self._template(match.group(0), match.group(1), path, index, item_allowed)
+
+    def _template(
+        self, needle: str, expression: str, path: RawPath, index: int | None, item_allowed: bool
+    ) -> None:
+        parts = expression.split(".")
+        head = parts[0]
+        if head == "item":
+            if not item_allowed:
+                self.report.at_text(
+                    path, needle, "{{item}} is only filled in claude_batch steps that have items"
+                )
+        elif head == "steps":
+            if len(parts) < 3 or not parts[1]:
+                self.report.at_text(
+                    path,
+                    needle,
+                    f"expected {{{{steps.NAME.text}}}} or {{{{steps.NAME.data.FIELD}}}}, got {needle}",
+                )
+                return
+            self._step_reference(parts[1], index, path, needle)
+            attribute = parts[2]
+            if attribute not in _STEP_ATTRIBUTES or (attribute not in ("data", "result") and len(parts) > 3):
+                hint = did_you_mean(attribute, _STEP_ATTRIBUTES)
+                self.report.at_text(
+                    path,
+                    needle,
+                    f"'{attribute}' is not part of a step result: use text, data.FIELD, status, reason{hint}",
+                )
+        elif head == "vars":
+            if len(parts) != 2 or not parts[1]:
+                self.report.at_text(path, needle, f"expected {{{{vars.NAME}}}}, got {needle}")
+            else:
+                self._var_reference(parts[1], path, needle)
+        else:
+            match = closest(head, ["steps", "vars", "item"])
+            if match:
+                self.report.at_text(
+                    path, needle, f"unknown template reference {needle}; did you mean '{match}'?"
+                )
+            else:
+                self.report.at_text(
+                    path,
+                    needle,
+                    f"{needle} is not a template reference (steps, vars, item) and is left as is",
+                    "warning",
+                )
+
+    def _condition(self, condition: str, path: RawPath, index: int) -> None:
+        unquoted = _QUOTED_TEXT.sub("''", condition)
+        for match in _DOTTED_NAME.finditer(unquoted):
+            head, rest = match.group(1), match.group(2).split(".")[1:]
+            if head == "steps":
+                self._step_reference(rest[0], index, path, f"steps.{rest[0]}")
+            elif head == "vars":
+                if rest[0] not in self.var_names:
+                    hint = did_you_mean(rest[0], self.var_names)
+                    self.report.at_text(path, f"vars.{rest[0]}", f"no value for vars.{rest[0]}{hint}")
+            else:
+                self._step_reference(head, index, path, match.group(0))
+
+    def _prompt_parts(self, prompt: Any, index: int) -> None:
+        if not isinstance(prompt, SrcList):
+            return
+        for part, origin in zip(prompt, prompt.origins, strict=True):
+            if not isinstance(part, Src):
+                continue
+            kind = part.get("type")
+            if kind == "previous_response" and isinstance(part.get("step"), str):
+                self._step_reference(part["step"], index, part.origin("step"))
+            elif kind == "session_context" and isinstance(part.get("session_name"), str):
+                name = part["session_name"]
+                if name not in self.sessions:
+                    known = [s for s in self.sessions if isinstance(s, str)]
+                    self.report.at_value(
+                        part.origin("session_name"),
+                        f"no claude_session step uses session_name '{name}'{did_you_mean(name, known)}",
+                    )
+            elif kind == "file" and isinstance(part.get("path"), str):
+                self._file_exists(part["path"], part.origin("path"))
+            del origin
+
+    def _file_exists(self, name: str, path: RawPath) -> None:
+        if "{{" in name:
+            return
+        candidate = Path(name)
+        places = (
+            [candidate]
+            if candidate.is_absolute()
+            else [
+                Path.cwd() / candidate,
+                self.base_dir / candidate,
+                Path(str(self.workspace_dir)) / candidate,
+            ]
+        )
+        if not any(place.exists() for place in places):
+            self.report.at_value(
+                path,
+                f"file '{name}' does not exist (looked in the current folder, the workflow's folder and "
+                "the workspace); fine if an earlier step writes it",
+                "warning",
+            )
+
+    def _output_file(self, owner: Src) -> None:
+        target = owner.get("output_to_file")
+        if not isinstance(target, str):
+            return
+        normalized = os.path.normpath(target)
+        if os.path.isabs(target) or normalized == ".." or normalized.startswith(".." + os.sep):
+            self.report.at_value(
+                owner.origin("output_to_file"), "must be a relative path inside the run's output folder"
+            )
+
+    # Options -------------------------------------------------------------------------------------
+
+    def _options(self, options: Any) -> None:
+        if not isinstance(options, Src):
+            return
+        thinking, max_tokens = options.get("thinking"), options.get("max_tokens", 4096)
+        if isinstance(thinking, int) and isinstance(max_tokens, int) and thinking >= max_tokens:
+            self.report.at_value(
+                options.origin("thinking"),
+                f"thinking budget {thinking} must be below max_tokens {max_tokens}",
+            )
+        handlers = options.get("stream_handler", ["console"])
+        handlers = [handlers] if isinstance(handlers, str) else handlers
+        if not isinstance(handlers, list):
+            return
+        handler_options = options.get("stream_handler_opts")
+        if isinstance(handler_options, Src):
+            for handler in handler_options:
+                origin = handler_options.origin(handler)
+                if handler in HANDLER_NAMES and handler not in handlers and origin[-1:] == (handler,):
+                    self.report.at_key(
+                        origin,
+                        f"options for the '{handler}' handler, which this step does not use "
+                        f"(stream_handler: {', '.join(map(str, handlers))})",
+                        "warning",
+                    )
+        if "callback" not in handlers:
+            return
+        callback_options = handler_options.get("callback") if isinstance(handler_options, Src) else None
+        if not isinstance(callback_options, Src) or "callback" not in callback_options:
+            self.report.at_value(
+                options.origin("stream_handler"),
+                "the callback handler needs stream_handler_opts.callback: 'package.module:function'",
+            )
+            return
+        for key in ("callback", "on_complete"):
+            reference = callback_options.get(key)
+            if isinstance(reference, str) and _CALLABLE.fullmatch(reference):
+                problem = self._import_problem(reference)
+                if problem:
+                    self.report.at_value(callback_options.origin(key), problem)
+
+    def _import_problem(self, reference: str) -> str | None:
+        """Why `module:function` cannot be imported (None when it can); each reference is tried once."""
+        if reference not in self.callbacks_checked:
+            module_name, function_name = reference.split(":")
+            problem = None
+            added = os.getcwd() not in sys.path
+            if added:
+                sys.path.insert(0, os.getcwd())
+            try:
+                module = importlib.import_module(module_name)
+                if not callable(getattr(module, function_name, None)):
+                    problem = f"'{reference}': module '{module_name}' has no function '{function_name}'"
+            except (Exception, SystemExit) as error:
+                problem = f"'{reference}' cannot be imported: {type(error).__name__}: {error}"
+            finally:
+                if added:
+                    sys.path.remove(os.getcwd())
+            self.callbacks_checked[reference] = problem
+        return self.callbacks_checked[reference]
+
+    def _extraction(self, config: Any) -> None:
+        if not isinstance(config, Src) or not isinstance(config.get("schema"), dict):
+            return
+        if config.get("format", "json") != "json":
+            self.report.at_key(config.origin("schema"), "schema is only used with format: json", "warning")
+        from jsonschema import Draft202012Validator, SchemaError  # heavy; only when a schema is given
+
+        try:
+            Draft202012Validator.check_schema(config["schema"])
+        except SchemaError as error:
+            self.report.at_value(
+                (*config.origin("schema"), *error.path), f"not a valid JSON Schema: {error.message}"
+            )

@@ -1,0 +1,119 @@
+"""pipeline_ex compatibility: its spellings mapped to ours, its no-op keys, its non-Claude step types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# Step types of the Elixir original that this runner does not run.
+UNSUPPORTED_STEP_TYPES = frozenset(
+    {
+        "gemini",
+        "gemini_instructor",
+        "set_variable",
+        "for_loop",
+        "while_loop",
+        "switch",
+        "data_transform",
+        "file_ops",
+        "codebase_query",
+        "pipeline",
+        "checkpoint",
+        "claude_continue",
+    }
+)
+UNSUPPORTED_PROMPT_TYPES = frozenset({"claude_continue"})
+
+
+def _ms_to_seconds(value: Any) -> Any:
+    return value / 1000 if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+# old key -> (new key, value conversion); the old key is accepted silently.
+Rename = tuple[str, Callable[[Any], Any] | None]
+OPTION_RENAMES: dict[str, Rename] = {"timeout_ms": ("timeout_seconds", _ms_to_seconds)}
+RETRY_RENAMES: dict[str, Rename] = {
+    "backoff_strategy": ("backoff", None),
+    "retry_conditions": ("retry_on", None),
+}
+TASK_RENAMES: dict[str, Rename] = {"task_id": ("id", None)}
+BATCH_CONFIG_RENAMES: dict[str, Rename] = {"timeout_per_task": ("timeout_per_task_seconds", _ms_to_seconds)}
+DEFAULTS_RENAMES: dict[str, Rename] = {"claude_preset": ("preset", None)}
+SESSION_PART_RENAMES: dict[str, Rename] = {"session_id": ("session_name", None)}
+
+# pipeline_ex retry conditions with no exact equivalent here.
+RETRY_REASON_ALIASES: dict[str, tuple[str, ...]] = {"api_error": ("server_error", "overloaded", "rate_limit")}
+RETRY_REASONS_IGNORED: dict[str, str] = {
+    "max_turns": "reaching max_turns is not a failure here, so it is never retried",
+}
+
+_NO_OUTPUT_FORMAT = "answers always stream as text events, use claude_extract for JSON"
+_ALWAYS_VISIBLE = "the dashboard and events.jsonl already show everything"
+
+# Keys that do nothing here: key -> why (shown in the warning).
+WORKFLOW_IGNORED: dict[str, str] = {
+    "checkpoint_enabled": "checkpoints are not supported, run records go to output_dir",
+    "checkpoint_dir": "checkpoints are not supported, run records go to output_dir",
+    "claude_auth": "credentials come from ANTHROPIC_API_KEY, or the simulator is used",
+    "environment": "there is no environment mode",
+    "gemini_functions": "Gemini is not supported",
+}
+DEFAULTS_IGNORED: dict[str, str] = {
+    "gemini_model": "Gemini is not supported",
+    "gemini_token_budget": "Gemini is not supported",
+    "claude_output_format": _NO_OUTPUT_FORMAT,
+    "output_dir": "set workflow.output_dir instead",
+}
+STEP_IGNORED: dict[str, str] = {
+    "role": "it was documentation only",
+    "environment_aware": "there is no environment detection",
+}
+OPTION_IGNORED: dict[str, str] = {
+    "verbose": _ALWAYS_VISIBLE,
+    "debug_mode": _ALWAYS_VISIBLE,
+    "output_format": _NO_OUTPUT_FORMAT,
+    "print": "steps never run interactively",
+    "cost_tracking": "cost is always tracked",
+    "telemetry_enabled": "OpenTelemetry spans are always emitted, a no-op unless an SDK is configured",
+    "permission_mode": "tools are allowed by allowed_tools and confined to workspace_dir",
+    "permission_prompt_tool": "tools are allowed by allowed_tools and confined to workspace_dir",
+    "mcp_config": "MCP servers are not supported",
+    "session_id": "use a claude_session step to continue a conversation",
+    "resume_session": "use a claude_session step to continue a conversation",
+}
+SESSION_CONFIG_IGNORED: dict[str, str] = {
+    "checkpoint_frequency": "the session is stored after every turn",
+    "description": "it was documentation only",
+}
+EXTRACTION_IGNORED: dict[str, str] = {
+    "use_content_extractor": "extraction is built in",
+    "max_summary_length": "ask for the length in the prompt",
+    "include_metadata": "metadata is always in the run record",
+}
+PREVIOUS_RESPONSE_IGNORED: dict[str, str] = {
+    "extract_with": "extract is a plain dot-path",
+    "summary": "ask for a summary in the prompt",
+    "max_length": "ask for the length in the prompt",
+}
+EXTRACTION_FORMAT_ALIASES: dict[str, str] = {"structured": "json"}
+
+FALLBACK_ACTION_WARNINGS: dict[str, str] = {
+    "graceful_degradation": (
+        "fallback_action 'graceful_degradation' is refused: in the original it returned a fake success; "
+        "here a step that fails after its retries fails"
+    ),
+}
+
+
+def fallback_action_warning(action: object) -> str:
+    """Why a pipeline_ex `fallback_action` is not honoured (none of them is)."""
+    if isinstance(action, str) and action in FALLBACK_ACTION_WARNINGS:
+        return FALLBACK_ACTION_WARNINGS[action]
+    return (
+        f"fallback_action {action!r} is not supported and is ignored: a step that fails after its "
+        "retries fails (set fallback_model to try another model first)"
+    )
+
+
+def ignored_message(key: str, reason: str) -> str:
+    return f"'{key}' (a pipeline_ex option) has no effect here and is ignored: {reason}"

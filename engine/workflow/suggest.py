@@ -1,0 +1,31 @@
+"""Did-you-mean suggestions for misspelt keys, enum values and names."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most like `word`, if any is close enough to be a likely typo."""
+    choices = list(candidates)
+    matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if matches:
+        return matches[0]
+    # Case slips (`read` for `Read`) score low with difflib on short words.
+    lowered = {choice.lower(): choice for choice in choices}
+    return lowered.get(word.lower())
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`"; did you mean 'x'?"` or an empty string."""
+    match = closest(word, candidates)
+    return f"; did you mean '{match}'?" if match else ""
+
+
+def one_of(values: Iterable[str]) -> str:
+    """`a, b or c` for messages."""
+    items = list(values)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
