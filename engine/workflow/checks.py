@@ -5,6 +5,7 @@ reject something else in the same file and all problems are reported at once.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import os
 import re
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine.workflow.compat import DOTTED_NAME, QUOTED_TEXT
 from engine.workflow.model import HANDLER_NAMES
 from engine.workflow.normalize import Normalized
 from engine.workflow.report import Report
@@ -21,8 +23,6 @@ from engine.workflow.suggest import closest, did_you_mean
 from engine.workflow.yaml_source import RawPath, YamlDocument
 
 _TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-_DOTTED_NAME = re.compile(r"(?<![\w.])([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*)+)")
-_QUOTED_TEXT = re.compile(r"'[^']*'|\"[^\"]*\"")
 _CALLABLE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 # What the engine's templating resolves after steps.NAME (output/response/result are its aliases).
 _STEP_ATTRIBUTES = ("text", "data", "status", "reason", "output", "response", "result")
@@ -105,7 +105,8 @@ class WorkflowChecks:
         prompt = owner.get("prompt")
         if "prompt" not in owner:
             self.report.at_value(path, f"missing required key 'prompt'{detail}")
-        elif isinstance(prompt, list) and not prompt:
+        elif isinstance(prompt, list) and not prompt and not self.report.raw_value(owner.origin("prompt")):
+            # A prompt whose parts were all rejected is not empty as written; those parts are reported.
             self.report.at_value(owner.origin("prompt"), f"prompt is empty{detail}")
 
     def _batch(self, step: Src, index: int) -> None:
@@ -184,7 +185,7 @@ class WorkflowChecks:
             self.report.at_text(
                 path,
                 needle,
-                f"no value for {{{{vars.{name}}}}}{hint}: set it in workflow.vars or pass --var {name}=VALUE",
+                f"no value for {{{{vars.{name}}}}}: set it in workflow.vars or pass --var {name}=VALUE{hint}",
             )
 
     def _templates(self, raw: Any, path: RawPath, index: int | None, *, item_allowed: bool) -> None:
@@ -246,8 +247,13 @@ class WorkflowChecks:
                 )
 
     def _condition(self, condition: str, path: RawPath, index: int) -> None:
-        unquoted = _QUOTED_TEXT.sub("''", condition)
-        for match in _DOTTED_NAME.finditer(unquoted):
+        try:
+            ast.parse(condition.strip(), mode="eval")
+        except SyntaxError as error:
+            self.report.at_value(path, f"not a valid condition: {error.msg}")
+            return
+        unquoted = QUOTED_TEXT.sub("''", condition)
+        for match in DOTTED_NAME.finditer(unquoted):
             head, rest = match.group(1), match.group(2).split(".")[1:]
             if head == "steps":
                 self._step_reference(rest[0], index, path, f"steps.{rest[0]}")
@@ -339,6 +345,8 @@ class WorkflowChecks:
         if "callback" not in handlers:
             return
         callback_options = handler_options.get("callback") if isinstance(handler_options, Src) else None
+        if isinstance(callback_options, str):
+            callback_options = handler_options  # flat form: {callback: "mod:fn", on_complete: ...}
         if not isinstance(callback_options, Src) or "callback" not in callback_options:
             self.report.at_value(
                 options.origin("stream_handler"),

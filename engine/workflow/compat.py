@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from typing import Any
 
 # Step types of the Elixir original that this runner does not run.
@@ -117,3 +118,26 @@ def fallback_action_warning(action: object) -> str:
 
 def ignored_message(key: str, reason: str) -> str:
     return f"'{key}' (a pipeline_ex option) has no effect here and is ignored: {reason}"
+
+
+DOTTED_NAME = re.compile(r"(?<![\w.])([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*)+)")
+QUOTED_TEXT = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def map_condition(condition: str, earlier_steps: Collection[str]) -> str:
+    """pipeline_ex's `check.needs_fixes` (a field of an earlier step's result) in our spelling,
+    `steps.check.data.needs_fixes`."""
+
+    def rewrite(match: re.Match[str]) -> str:
+        head, rest = match.group(1), match.group(2)
+        if head in earlier_steps and head not in ("steps", "vars", "item"):
+            return f"steps.{head}.data{rest}"
+        return match.group(0)
+
+    pieces, last = [], 0
+    for quoted in QUOTED_TEXT.finditer(condition):
+        pieces.append(DOTTED_NAME.sub(rewrite, condition[last : quoted.start()]))
+        pieces.append(quoted.group(0))
+        last = quoted.end()
+    pieces.append(DOTTED_NAME.sub(rewrite, condition[last:]))
+    return "".join(pieces)

@@ -161,7 +161,10 @@ class FlatStreamHandlerOptions(ConsoleHandlerOptions, FileHandlerOptions, Callba
 
 def keyed_handler_options(value: Any) -> Any:
     """Flat options (`{path: x}`) become keyed ones (`{file: {path: x}}`); keyed ones pass through."""
-    if not isinstance(value, dict) or all(key in HANDLER_NAMES for key in value):
+    # `callback` is both a handler name and that handler's option: `{callback: "mod:fn"}` is flat.
+    if not isinstance(value, dict) or all(
+        key in HANDLER_NAMES and isinstance(option, dict) for key, option in value.items()
+    ):
         return value
     keyed: dict[str, dict[str, Any]] = {}
     for key, option in value.items():

@@ -85,16 +85,15 @@ class Normalizer:
                 (), f"expected a mapping with a 'workflow' key at the top, got {describe_value(data)}"
             )
             return Normalized(None)
-        for key in data:
-            if key == "workflow":
-                continue
-            if key in Workflow.model_fields:
-                self.report.at_key((key,), f"'{key}' belongs under the top-level 'workflow:' key")
-            else:
-                self.report.at_key((key,), f"unknown top-level key '{key}'; expected 'workflow'")
         if "workflow" not in data:
-            self.report.at_value((), "missing the top-level 'workflow' key")
+            if any(key in Workflow.model_fields for key in data):
+                self.report.at_value((), "missing the top-level 'workflow:' key: indent these keys under it")
+            else:
+                self.report.at_value((), "missing the top-level 'workflow' key")
             return Normalized(None)
+        for key in data:
+            if key != "workflow":
+                self.report.at_key((key,), f"unknown top-level key '{key}'; expected only 'workflow'")
         raw = data["workflow"]
         if not isinstance(raw, dict):
             self.report.at_value(("workflow",), f"expected a mapping, got {describe_value(raw)}")
@@ -136,13 +135,13 @@ class Normalizer:
         return result
 
     def _unknown_key(self, key: str, known: Collection[str], where: str) -> str:
-        match = closest(key, known)
-        if match:
-            return f"unknown key '{key}'; did you mean '{match}'?"
         if where == "step" and key in _OPTION_KEYS:
             return f"'{key}' belongs under claude_options"
         if where == "claude_options" and key in _STEP_KEYS:
             return f"'{key}' belongs on the step, not under claude_options"
+        match = closest(key, known)
+        if match:
+            return f"unknown key '{key}'; did you mean '{match}'?"
         return f"unknown key '{key}'; expected one of: {', '.join(sorted(known))}"
 
     def mapping(self, raw: Any, path: RawPath, model: type[FrozenModel], **kwargs: Any) -> Any:
@@ -248,6 +247,9 @@ class Normalizer:
         known = set(input_keys(model)) | {"preset", "retry_config"}
         src = self.keys(raw, path, known, ignored=compat.STEP_IGNORED, where="step")
         self._prompt_into(src, "prompt")
+        if isinstance(src.get("condition"), str):
+            earlier = {step.name for step in seen[:-1] if step.name}
+            src.put("condition", compat.map_condition(src["condition"], earlier), src.origin("condition"))
         options = self._step_options(src, path, model, base, default_preset)
         src.put("claude_options", options, src.origin("claude_options"))
         if step_type == "claude_session" and "session_config" in src:

@@ -78,6 +78,17 @@ class Report:
                 mark = Mark(line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
         self.add(mark, path, message, severity)
 
+    def raw_value(self, path: RawPath) -> Any:
+        """The value at `path` as written in the file (None when there is none)."""
+        value = self.document.data if self.document else None
+        for part in path:
+            in_list = isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+            if in_list or (isinstance(value, dict) and part in value):
+                value = value[part]
+            else:
+                return None
+        return value
+
     def value_mark(self, path: RawPath) -> Mark | None:
         if self.document is None:
             return None
@@ -92,6 +103,11 @@ class Report:
         for error in errors:
             path, value, rest = locate(root, tuple(error["loc"]))
             kind = error["type"]
+            given = error.get("input")
+            if kind == "too_short" and (
+                (isinstance(given, list) and len(given) >= error["ctx"]["min_length"]) or self.raw_value(path)
+            ):
+                continue  # the items were there but invalid or unsupported: each is reported on its own
             if kind == "missing" and rest:
                 self.at_value(path, f"missing required key '{rest[0]}'")
             elif kind == "extra_forbidden" and rest:
@@ -141,7 +157,10 @@ def _message(error: Any, value: Any) -> str:
     }
     if kind in bounds:
         words, bound = bounds[kind]
-        return f"must be {words} {ctx.get(bound)}, got {shown}"
+        limit = ctx.get(bound)
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return f"must be {words} {limit}, got {shown}"
     if kind == "too_short":
         return "must not be empty"
     if kind == "string_too_short":

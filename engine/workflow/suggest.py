@@ -12,9 +12,12 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if matches:
         return matches[0]
-    # Case slips (`read` for `Read`) score low with difflib on short words.
+    # Case slips (`read` for `Read`) and abbreviations (`expo`) score low with difflib.
     lowered = {choice.lower(): choice for choice in choices}
-    return lowered.get(word.lower())
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    starts = [choice for choice in choices if len(word) >= 3 and choice.lower().startswith(word.lower())]
+    return starts[0] if len(starts) == 1 else None
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

@@ -29,6 +29,7 @@ _TAG = "tag:yaml.org,2002:"
 _CONSTRUCTED_TAGS = {_TAG + name for name in ("null", "bool", "int", "float")}
 # Dates and a stray `<<` as a value are kept as the text the user wrote.
 _TEXT_TAGS = {_TAG + "str", _TAG + "timestamp", _TAG + "merge"}
+_COLLECTION_TAGS = {_TAG + "map", _TAG + "seq"}
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,8 @@ def _syntax_error(error: yaml.MarkedYAMLError, text: str) -> SourceError:
         return SourceError("several YAML documents (separated by ---); a workflow file holds one", line, col)
     if "maximum nesting depth" in problem:
         return SourceError("nested too deeply", line, col)
-    context = f" ({error.context})" if error.context else ""
-    return SourceError(f"YAML syntax error: {_one_line(problem)}{_one_line(context)}", line, col)
+    context = f" ({_one_line(error.context)})" if error.context else ""
+    return SourceError(f"YAML syntax error: {_one_line(problem)}{context}", line, col)
 
 
 class _Builder:
@@ -180,6 +181,8 @@ class _Builder:
         self.document.values[path] = mark
         if isinstance(node, ScalarNode):
             return _scalar(node, mark)
+        if node.tag not in _COLLECTION_TAGS:
+            raise SourceError(f"unsupported YAML tag '{_short_tag(node.tag)}'", mark.line, mark.col)
         self.active.add(node_id)
         try:
             if isinstance(node, SequenceNode):
@@ -238,7 +241,11 @@ def _scalar(node: ScalarNode, mark: Mark) -> Any:
         return node.value
     if node.tag in _CONSTRUCTED_TAGS:
         return _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
-    raise SourceError(f"unsupported YAML tag '{node.tag}'", mark.line, mark.col)
+    raise SourceError(f"unsupported YAML tag '{_short_tag(node.tag)}'", mark.line, mark.col)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 def _mark(node: Node) -> Mark:

@@ -5,20 +5,43 @@ without running anything (and without importing textual, so they start fast).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.workflow import LoadResult, load_workflow
 from engine.workflow.model import workflow_json_schema
+from engine.workflow.yaml_source import SourceError, read_yaml
 from tui.cli import EXIT_OK, EXIT_USAGE, vars_from_args
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _quiet_when_reader_leaves(command: Command) -> Command:
+    """`pipeline schema | head` closes the pipe early: stop quietly instead of with a traceback."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            status = command(args)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+        return status
+
+    return run
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+@_quiet_when_reader_leaves
 def validate_main(args: argparse.Namespace) -> int:
     cli_vars = vars_from_args(args)
     all_ok = True
@@ -37,6 +60,7 @@ def validate_main(args: argparse.Namespace) -> int:
     return EXIT_OK if all_ok else EXIT_USAGE
 
 
+@_quiet_when_reader_leaves
 def schema_main(args: argparse.Namespace) -> int:
     print(json.dumps(workflow_json_schema(), indent=2))
     return EXIT_OK
@@ -46,7 +70,7 @@ def _row(path: Path, result: LoadResult, folder: Path) -> list[str]:
     file = str(path.relative_to(folder))
     workflow = result.workflow
     if workflow is None:
-        return [file, "-", "-", "-", _plural(len(result.errors), "error"), result.errors[0].message]
+        return [file, *_as_written(path), _plural(len(result.errors), "error"), result.errors[0].message]
     types = list(dict.fromkeys(step.type for step in workflow.steps))
     status = "ok" if not result.warnings else _plural(len(result.warnings), "warning")
     return [
@@ -59,6 +83,21 @@ def _row(path: Path, result: LoadResult, folder: Path) -> list[str]:
     ]
 
 
+def _as_written(path: Path) -> list[str]:
+    """Name, step count and step types read straight from an invalid file, as far as they can be."""
+    try:
+        data = read_yaml(path).data
+    except SourceError:
+        return ["-", "-", "-"]
+    workflow = data.get("workflow") if isinstance(data, dict) else None
+    if not isinstance(workflow, dict):
+        return ["-", "-", "-"]
+    steps = workflow.get("steps") if isinstance(workflow.get("steps"), list) else []
+    types = dict.fromkeys(str(step.get("type")) for step in steps if isinstance(step, dict))
+    return [str(workflow.get("name", "-")), str(len(steps)), ", ".join(types)]
+
+
+@_quiet_when_reader_leaves
 def list_main(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
