@@ -77,6 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
     list_ = sub.add_parser("list", help="list the workflows in a folder: name, steps, types, description")
     list_.add_argument("dir", nargs="?", default="workflows", metavar="DIR", help="default: ./workflows")
     list_.set_defaults(handler="tui.commands.validate:list_main")
+
+    run = sub.add_parser("run", help="run a workflow (dashboard in a terminal, console otherwise)")
+    run.add_argument("file", help="the workflow YAML file")
+    run.add_argument("--no-tui", action="store_true", help="console output instead of the dashboard")
+    run.add_argument("--provider", choices=("auto", "anthropic", "simulator"), default="auto",
+                     help="auto: the real API when ANTHROPIC_API_KEY is set, else the simulator")
+    add_var_argument(run)
+    run.add_argument("--output-dir", metavar="DIR", help="where run records go (default: the workflow's)")
+    run.add_argument("--scenario", metavar="FILE",
+                     help="simulator scenario (default: NAME.scenario.yaml beside the workflow, if any)")
+    run.add_argument("--exit-when-done", action="store_true",
+                     help="dashboard: close as soon as the run ends (demos, scripts)")
+    run.add_argument("--stop-on-error", action="store_true",
+                     help="dashboard: interrupt everything the moment a step fails (key e toggles it)")
+    run.add_argument("--theme", choices=("dark", "light"), default=None,
+                     help="dashboard theme (default: $PIPELINE_THEME, else dark)")
+    run.set_defaults(handler="tui.commands.run:main")
     return parser
 
 

@@ -1,0 +1,100 @@
+"""Step conditions: a small, safe expression language over earlier results.
+
+Examples: `steps.review.status == 'succeeded'`, `steps.check.data.ok`, `not steps.lint.data.errors`,
+`vars.mode == 'full' and steps.plan.text`. Only names, dots, literals, comparisons, `and`/`or`/`not`
+and `in` are allowed: nothing is executed.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from typing import Any
+
+from engine.templating import PromptError, Scope
+
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+
+
+class ConditionError(Exception):
+    pass
+
+
+def parse_condition(source: str) -> ast.expr:
+    """Parse and check a condition; raises ConditionError naming what is not allowed."""
+    try:
+        tree = ast.parse(source.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise ConditionError(f"condition {source!r} is not a valid expression: {exc.msg}") from exc
+    for node in ast.walk(tree):
+        allowed = (
+            ast.BoolOp,
+            ast.And,
+            ast.Or,
+            ast.UnaryOp,
+            ast.Not,
+            ast.Compare,
+            ast.Name,
+            ast.Attribute,
+            ast.Constant,
+            ast.Load,
+            ast.List,
+            ast.Tuple,
+            *_COMPARE,
+        )
+        if not isinstance(node, allowed):
+            raise ConditionError(f"condition {source!r}: {type(node).__name__} is not allowed")
+    return tree
+
+
+def _reference(node: ast.expr) -> str | None:
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        names.append(node.id)
+        return ".".join(reversed(names))
+    return None
+
+
+def _value(node: ast.expr, scope: Scope) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_value(element, scope) for element in node.elts]
+    if isinstance(node, ast.UnaryOp):
+        return not _value(node.operand, scope)
+    if isinstance(node, ast.BoolOp):
+        values = (_value(v, scope) for v in node.values)
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.Compare):
+        left = _value(node.left, scope)
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
+            right = _value(right_node, scope)
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+    ref = _reference(node)
+    if ref in ("true", "True"):
+        return True
+    if ref in ("false", "False"):
+        return False
+    try:
+        return scope.resolve(ref or "")
+    except PromptError:
+        return None  # a missing value is falsy: `steps.x.data.flag` on a skipped step is false
+
+
+def evaluate_condition(source: str, scope: Scope) -> bool:
+    return bool(_value(parse_condition(source), scope))

@@ -1,0 +1,157 @@
+"""What a stream handler is, and the pump that feeds one with the buffering rules of SPEC section 5.
+
+A handler receives text in batches of `stream_buffer_size` chunks; a partial batch is flushed after
+`stream_flush_interval_ms`, before any non-text event (so order holds), and always at the end.
+Each handler runs in its own task behind its own inbox, so a slow one stalls nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.bus import EventBus, Inbox
+from engine.events import Event, Retrying, StepFinished, TextDelta
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a handler knows about the step it serves."""
+
+    run_id: str
+    run_dir: Path
+    workflow: str
+    step_id: str
+    step_type: str
+    options: dict[str, Any] = field(default_factory=dict)
+    parallel: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "run_dir": str(self.run_dir),
+            "workflow": self.workflow,
+            "step_id": self.step_id,
+            "step_type": self.step_type,
+        }
+
+
+class StreamHandler:
+    """Base of the four handlers. Override what you need; every method is awaited in the pump's task."""
+
+    name = "handler"
+
+    def __init__(self, context: StepContext, options: dict[str, Any]) -> None:
+        self.context = context
+        self.options = options
+
+    async def open(self) -> None:
+        """Called once before the first event."""
+
+    async def handle(self, chunks: Sequence[str]) -> None:
+        """A batch of text chunks, in order."""
+
+    async def handle_event(self, event: Event) -> None:
+        """Any non-text event of the step (thinking, tool calls and results, usage, interruption)."""
+
+    async def restart(self, event: Retrying) -> None:
+        """A retried attempt follows: forget the text of the failed one."""
+
+    async def flush(self) -> None:
+        """End of a drain cycle: push what was handled to its destination."""
+
+    async def close(self, finished: StepFinished | None) -> None:
+        """The step ended (or the run was torn down, `finished` is None)."""
+
+
+class HandlerPump:
+    """Drives one handler for one step from the bus, applying the buffering rules."""
+
+    def __init__(self, handler: StreamHandler, buffer_size: int, flush_interval_ms: float) -> None:
+        self.handler = handler
+        self.buffer_size = max(1, buffer_size)
+        self.flush_interval = max(flush_interval_ms, 0.0) / 1000
+        self.inbox = Inbox()
+        self.calls = 0  # how many times `handle` ran: lets tests see the buffering rules at work
+        self._pending: list[str] = []
+        self._pending_since = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe = None
+
+    def start(self, bus: EventBus, step_id: str) -> None:
+        self._unsubscribe = bus.subscribe(self.inbox, step_id)
+        self._task = asyncio.create_task(self._run(), name=f"handler:{self.handler.name}:{step_id}")
+
+    async def stop(self) -> None:
+        """Deliver everything pending, close the handler and end the task."""
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.inbox.close()
+        if self._task:
+            await asyncio.shield(self._task)
+
+    async def _run(self) -> None:
+        handler = self.handler
+        finished: StepFinished | None = None
+        try:
+            await handler.open()
+            loop = asyncio.get_running_loop()
+            while True:
+                timeout = None
+                if self._pending:
+                    timeout = max(0.0, self._pending_since + self.flush_interval - loop.time())
+                await self.inbox.wait(timeout)
+                for event in self.inbox.drain():
+                    if type(event) is TextDelta:
+                        if not self._pending:
+                            self._pending_since = loop.time()
+                        self._pending.append(event.text)
+                        if len(self._pending) >= self.buffer_size:
+                            await self._deliver_full_batches()
+                        continue
+                    await self._deliver_pending()
+                    if type(event) is Retrying:
+                        await handler.restart(event)
+                    elif type(event) is StepFinished:
+                        finished = event
+                    await handler.handle_event(event)
+                if self._pending and loop.time() - self._pending_since >= self.flush_interval:
+                    await self._deliver_pending()
+                await handler.flush()
+                if self.inbox.closed and self.inbox.empty:
+                    break
+            await self._deliver_pending()
+            await handler.flush()
+        except Exception:
+            # A broken handler must not take the step down with it; it is reported and detached.
+            log.exception("stream handler %s failed for step %s", handler.name, handler.context.step_id)
+        finally:
+            try:
+                await handler.close(finished)
+            except Exception:
+                log.exception("stream handler %s failed to close", handler.name)
+
+    async def _deliver_full_batches(self) -> None:
+        size = self.buffer_size
+        pending = self._pending
+        start = 0
+        while len(pending) - start >= size:
+            await self.handler.handle(pending[start : start + size])
+            self.calls += 1
+            start += size
+        self._pending = pending[start:]
+        if self._pending:
+            self._pending_since = asyncio.get_running_loop().time()
+
+    async def _deliver_pending(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
+            await self.handler.handle(batch)
+            self.calls += 1

@@ -1,0 +1,62 @@
+"""The callback handler: calls the user's `"package.module:function"` with each flushed batch.
+
+Sync functions run in a worker thread so a slow one never blocks the event loop (and the stream).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.events import StepFinished, event_to_dict
+from engine.handlers.base import StepContext, StreamHandler
+
+
+def import_callable(spec: str) -> Callable[..., Any]:
+    """Resolve `"package.module:function"`; raises ValueError with a clear message."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"callback {spec!r} must look like 'package.module:function'")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"callback {spec!r}: cannot import module {module_name!r} ({exc})") from exc
+    for part in attr.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            raise ValueError(f"callback {spec!r}: module {module_name!r} has no {attr!r}")
+    if not callable(target):
+        raise ValueError(f"callback {spec!r} is not callable")
+    return target
+
+
+async def _call(fn: Callable[..., Any], *args: Any) -> None:
+    if inspect.iscoroutinefunction(fn):
+        await fn(*args)
+    else:
+        result = await asyncio.to_thread(fn, *args)
+        if inspect.isawaitable(result):
+            await result
+
+
+class CallbackHandler(StreamHandler):
+    name = "callback"
+
+    def __init__(self, context: StepContext, options: dict[str, Any]) -> None:
+        super().__init__(context, options)
+        spec = options.get("callback")
+        if not spec:
+            raise ValueError("the callback handler needs stream_handler_opts.callback: 'module:function'")
+        self.callback = import_callable(str(spec))
+        done = options.get("on_complete")
+        self.on_complete = import_callable(str(done)) if done else None
+
+    async def handle(self, chunks: Sequence[str]) -> None:
+        await _call(self.callback, list(chunks), self.context.as_dict())
+
+    async def close(self, finished: StepFinished | None) -> None:
+        if self.on_complete is not None and finished is not None:
+            await _call(self.on_complete, event_to_dict(finished), self.context.as_dict())

@@ -1,0 +1,33 @@
+"""Callbacks the tests name in workflows (`tests.engine.callbacks:record`); they record what they got."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+calls: list[tuple[float, list[str], dict[str, Any]]] = []
+completions: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+
+def reset() -> None:
+    calls.clear()
+    completions.clear()
+
+
+def record(chunks: list[str], context: dict[str, Any]) -> None:
+    calls.append((time.monotonic(), chunks, context))
+
+
+async def record_async(chunks: list[str], context: dict[str, Any]) -> None:
+    await asyncio.sleep(0)
+    calls.append((time.monotonic(), chunks, context))
+
+
+def slow(chunks: list[str], context: dict[str, Any]) -> None:
+    time.sleep(0.3)  # a handler far slower than the stream
+    calls.append((time.monotonic(), chunks, context))
+
+
+def done(result: dict[str, Any], context: dict[str, Any]) -> None:
+    completions.append((result, context))

@@ -1,0 +1,171 @@
+"""Chunks reach every handler as they arrive, with the buffering rules of SPEC section 5."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from engine.handlers import HandlerEnvironment
+from tests.engine import callbacks
+from tests.engine.conftest import workflow
+
+REPLY = "".join(f"Line {n}: the quick brown fox jumps over the lazy dog.\n" for n in range(1, 41))
+
+
+@pytest.fixture(autouse=True)
+def _reset_callbacks():
+    callbacks.reset()
+    yield
+    callbacks.reset()
+
+
+def step(handler: str, opts: str = "{}", extra: str = "") -> str:
+    return f"""
+    - name: answer
+      type: claude
+      claude_options:
+        stream_handler: {handler}
+        stream_handler_opts: {opts}
+        {extra}
+      prompt: "Tell me about foxes"
+    """
+
+
+async def test_handler_sees_first_chunk_while_the_simulator_is_still_sending(harness_factory, tmp_path):
+    async with harness_factory({"rules": [{"reply": REPLY}]}, tokens_per_second=200) as h:
+        handle, _ = h.start(
+            workflow(step("callback", "{callback: 'tests.engine.callbacks:record'}"), tmp=tmp_path)
+        )
+        for _ in range(200):
+            if callbacks.calls:
+                break
+            await asyncio.sleep(0.01)
+        assert callbacks.calls, "no chunk reached the callback handler while streaming"
+        # The simulator logs a request only once it has finished answering it.
+        assert h.sim.log == []
+        result = await handle
+    assert result.status == "succeeded"
+    assert "".join(c for _, chunks, _ in callbacks.calls for c in chunks) == REPLY
+    assert len(callbacks.calls) > 20  # many small deliveries, not one at the end
+
+
+async def test_buffer_size_sets_how_many_chunks_each_call_gets(harness_factory, tmp_path):
+    async with harness_factory({"rules": [{"reply": REPLY}]}) as h:
+        result = await h.run(
+            workflow(
+                step(
+                    "callback",
+                    "{callback: 'tests.engine.callbacks:record'}",
+                    "stream_buffer_size: 25\n        stream_flush_interval_ms: 60000",
+                ),
+                tmp=tmp_path,
+            )
+        )
+    sizes = [len(chunks) for _, chunks, _ in callbacks.calls]
+    assert result.status == "succeeded"
+    assert sizes[:-1] == [25] * (len(sizes) - 1) and 0 < sizes[-1] <= 25
+    assert "".join(c for _, chunks, _ in callbacks.calls for c in chunks) == REPLY
+
+
+async def test_flush_interval_delivers_partial_batches_of_a_slow_stream(harness_factory, tmp_path):
+    async with harness_factory({"rules": [{"reply": REPLY[:400]}]}, tokens_per_second=100) as h:
+        result = await h.run(
+            workflow(
+                step(
+                    "callback",
+                    "{callback: 'tests.engine.callbacks:record'}",
+                    "stream_buffer_size: 100000\n        stream_flush_interval_ms: 100",
+                ),
+                tmp=tmp_path,
+            )
+        )
+    assert result.status == "succeeded"
+    # A buffer that never fills is still delivered every 100 ms, so a slow stream arrives in pieces.
+    assert len(callbacks.calls) >= 3
+    assert "".join(c for _, chunks, _ in callbacks.calls for c in chunks) == REPLY[:400]
+
+
+@pytest.mark.parametrize("fmt", ["text", "jsonl"])
+async def test_file_handler_holds_exactly_the_streamed_text(harness_factory, tmp_path, fmt):
+    async with harness_factory() as h:
+        result = await h.run(workflow(step("file", f"{{format: {fmt}}}"), tmp=tmp_path))
+        reference = await h.provider.client.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=4096,
+            messages=[{"role": "user", "content": "Tell me about foxes"}],
+        )
+    expected = "".join(block.text for block in reference.content if block.type == "text")
+    path = result.run_dir / "streams" / f"answer.{'jsonl' if fmt == 'jsonl' else 'txt'}"
+    if fmt == "text":
+        assert path.read_bytes() == expected.encode("utf-8")
+    else:
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        assert all("ts" in line for line in lines)
+        assert "".join(line["text"] for line in lines if line["event"] == "text") == expected
+        assert lines[-1]["event"] == "step_finished"
+    assert result.steps["answer"].text == expected
+
+
+async def test_several_handlers_on_one_step_each_get_everything(harness_factory, tmp_path):
+    env = HandlerEnvironment(console_enabled=False)
+    async with harness_factory({"rules": [{"reply": REPLY}]}) as h:
+        result = await h.run(
+            workflow(
+                step(
+                    "[file, buffer, callback]",
+                    "{callback: {callback: 'tests.engine.callbacks:record_async',"
+                    " on_complete: 'tests.engine.callbacks:done'}}",
+                ),
+                tmp=tmp_path,
+            ),
+            env,
+        )
+    assert (result.run_dir / "streams" / "answer.txt").read_text() == REPLY
+    assert env.buffers["answer"].text == REPLY
+    assert "".join(c for _, chunks, _ in callbacks.calls for c in chunks) == REPLY
+    [(finished, context)] = callbacks.completions
+    assert finished["status"] == "succeeded" and context["step_id"] == "answer"
+
+
+async def test_a_slow_handler_stalls_neither_the_stream_nor_other_handlers(harness_factory, tmp_path):
+    env = HandlerEnvironment(console_enabled=False)
+    reply = REPLY[:600]
+    async with harness_factory({"rules": [{"reply": reply}]}, tokens_per_second=300) as h:
+        handle, _ = h.start(
+            workflow(
+                step(
+                    "[callback, buffer]",
+                    "{callback: {callback: 'tests.engine.callbacks:slow'}}",
+                    "stream_buffer_size: 40",
+                ),
+                tmp=tmp_path,
+            ),
+            env,
+        )
+        await h.sim.wait_for_requests(1, timeout=30)
+        # The simulator finished sending while the slow callback (0.3 s a call) is still behind...
+        assert len(callbacks.calls) < 3
+        # ...and the buffer handler was not held up by it.
+        for _ in range(100):
+            if "answer" in env.buffers and env.buffers["answer"].text == reply:
+                break
+            await asyncio.sleep(0.01)
+        assert env.buffers["answer"].text == reply
+        result = await handle
+    assert result.status == "succeeded"
+    # Nothing was lost: the slow callback got every chunk once it caught up.
+    assert "".join(c for _, chunks, _ in callbacks.calls for c in chunks) == reply
+
+
+async def test_non_streaming_delivers_the_whole_text_once(harness_factory, tmp_path):
+    async with harness_factory({"rules": [{"reply": REPLY}]}) as h:
+        result = await h.run(
+            workflow(
+                step("callback", "{callback: 'tests.engine.callbacks:record'}", "async_streaming: false"),
+                tmp=tmp_path,
+            )
+        )
+    assert result.status == "succeeded"
+    assert [chunks for _, chunks, _ in callbacks.calls] == [[REPLY]]
