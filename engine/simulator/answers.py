@@ -18,8 +18,8 @@ from engine.simulator.structured import requested_schema, schema_answer
 from engine.simulator.tools import next_tool_use, tool_report
 from engine.simulator.writing import Writer, answer_chunks, keywords, split_into_chunks, write_chunks
 
-# Body fields that do not change what the model would say.
-VOLATILE_FIELDS = ("stream", "metadata")
+# Body fields that do not change what the model would say (limits only cut the same answer shorter).
+VOLATILE_FIELDS = ("stream", "metadata", "max_tokens", "stop_sequences")
 CHARS_PER_TOKEN = 4
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 

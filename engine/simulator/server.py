@@ -38,7 +38,10 @@ T = TypeVar("T")
 HOST = "127.0.0.1"
 # The real API accepts 32 MB bodies; coding agents send several MB late in a session.
 MAX_BODY_BYTES = 64 * 1024 * 1024
+# Limits on the per-request pacing headers, so no header can park a request for days.
 MAX_ANSWER_TOKENS = 1_000_000
+MAX_TTFT_MS = 600_000.0
+MAX_TOKENS_PER_SECOND = 1e9
 # Unthrottled, this many token frames go out per write: fewer syscalls, same bytes on the wire.
 UNTHROTTLED_BATCH = 64
 # How long a dropped connection waits for already-written frames to leave, before it breaks.
@@ -61,9 +64,9 @@ FAULT_ERRORS = {
     "server_error": ("api_error", "Internal server error"),
 }
 MODELS = (
-    ("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
-    ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
-    ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-01T00:00:00Z"),
+    ("claude-opus-4-7", "Claude Opus 4.7", "2026-03-01T00:00:00Z"),
+    ("claude-sonnet-4-6", "Claude Sonnet 4.6", "2026-02-01T00:00:00Z"),
+    ("claude-haiku-4-5", "Claude Haiku 4.5", "2025-10-01T00:00:00Z"),
 )
 
 
@@ -267,13 +270,17 @@ class Simulator:
     def _pacing(self, request: web.Request, rule: Rule | None) -> Pacing:
         scenario = self.config.scenario
         ttft_ms = _first_given(
-            check_pacing_header("x-sim-ttft-ms", request.headers.get("x-sim-ttft-ms")),
+            check_pacing_header("x-sim-ttft-ms", request.headers.get("x-sim-ttft-ms"), MAX_TTFT_MS),
             rule.ttft_ms if rule else None,
             self.config.ttft_ms,
             scenario.ttft_ms if scenario else None,
         )
         tokens_per_second = _first_given(
-            check_pacing_header("x-sim-tokens-per-second", request.headers.get("x-sim-tokens-per-second")),
+            check_pacing_header(
+                "x-sim-tokens-per-second",
+                request.headers.get("x-sim-tokens-per-second"),
+                MAX_TOKENS_PER_SECOND,
+            ),
             rule.tokens_per_second if rule else None,
             self.config.tokens_per_second,
             scenario.tokens_per_second if scenario else None,

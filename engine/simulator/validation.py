@@ -144,16 +144,16 @@ def _check_thinking(thinking: Any) -> None:
             raise InvalidRequest("thinking.enabled.budget_tokens: Input should be a positive integer")
 
 
-def check_pacing_header(name: str, value: str | None) -> float | None:
-    """A non-negative number from an `x-sim-*` header, None when absent, InvalidRequest when malformed."""
+def check_pacing_header(name: str, value: str | None, limit: float) -> float | None:
+    """A number from 0 to `limit` from an `x-sim-*` header; None when absent, InvalidRequest if malformed."""
     if value is None:
         return None
     try:
         number = float(value)
     except ValueError:
         raise InvalidRequest(f"header {name}: expected a number, got {value!r}") from None
-    if not number >= 0 or number == float("inf"):
-        raise InvalidRequest(f"header {name}: expected a finite number >= 0, got {value!r}")
+    if not 0 <= number <= limit:
+        raise InvalidRequest(f"header {name}: expected a number from 0 to {limit:g}, got {value!r}")
     return number
 
 

@@ -135,17 +135,17 @@ class Writer:
     def answer_sections(self) -> Iterator[str]:
         """Endless markdown sections: a heading and opening first, then lists and paragraphs."""
         yield f"## {self.topic[0].upper() + self.topic[1:]}\n\n{self._fill(self.rng.choice(OPENINGS))} "
-        yield self._paragraph(self.rng.randint(1, 2)) + "\n\n"
+        yield self._paragraph(1) + "\n\n"
         section = 0
         while True:
             if section:
                 heading = self.rng.choice(self.words)
                 yield f"### {heading[0].upper() + heading[1:]}\n\n"
-            yield self._paragraph(self.rng.randint(2, 3)) + "\n\n"
+                yield self._paragraph(self.rng.randint(1, 2)) + "\n\n"
             subjects = self.rng.sample(self.words, min(len(self.words), self.rng.randint(3, 5)))
             bullets = [self._fill(self.rng.choice(BULLETS), subject) for subject in subjects]
             yield self.rng.choice(LIST_INTROS) + "\n\n" + "".join(f"- {b}\n" for b in bullets) + "\n"
-            yield self._paragraph(self.rng.randint(1, 3)) + "\n\n"
+            yield self._paragraph(self.rng.randint(2, 3)) + "\n\n"
             section += 1
 
     def closing(self) -> str:

@@ -8,7 +8,6 @@ import logging
 import signal
 import sys
 
-from engine.providers import open_provider
 from engine.simulator import Scenario, ScenarioError, Simulator, SimulatorConfig
 
 EXIT_OK = 0
@@ -63,7 +62,7 @@ async def _serve(config: SimulatorConfig, port: int) -> int:
     print(f"Simulator listening on {simulator.base_url} (SIMULATED Messages API)", flush=True)
     print(
         f"Try: curl -N {simulator.base_url}/v1/messages -H 'content-type: application/json' "
-        """-d '{"model": "claude-sonnet-4-5", "max_tokens": 200, "stream": true, """
+        """-d '{"model": "claude-sonnet-4-6", "max_tokens": 200, "stream": true, """
         """"messages": [{"role": "user", "content": "Hello"}]}'""",
         flush=True,
     )
@@ -78,11 +77,14 @@ async def _serve(config: SimulatorConfig, port: int) -> int:
 
 async def _demo(config: SimulatorConfig) -> int:
     """Stream one answer from the simulator through the official SDK, printing text as it arrives."""
+    # Imported here: the SDK takes about 2 s to import, which plain `pipeline simulate` never needs.
+    from engine.providers import open_provider
+
     async with open_provider("simulator", simulator_config=config, timeout=DEMO_TIMEOUT_S) as provider:
         print(f"SIMULATED Messages API at {provider.client.base_url}")
         print(f"> {DEMO_PROMPT}\n", flush=True)
         stream = await provider.client.messages.create(
-            model="claude-sonnet-4-5",
+            model="claude-sonnet-4-6",
             max_tokens=400,
             stream=True,
             messages=[{"role": "user", "content": DEMO_PROMPT}],
