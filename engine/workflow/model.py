@@ -77,7 +77,12 @@ def _no_repeats(values: tuple[str, ...]) -> tuple[str, ...]:
 
 Name = Annotated[str, AfterValidator(_name)]
 CallableRef = Annotated[str, AfterValidator(_callable_ref)]
-OneOrMany = BeforeValidator(_one_or_many, json_schema_input_type=str | list[str])
+
+
+def one_or_many(item: Any) -> BeforeValidator:
+    """Accepts one `item` where a list of them is expected."""
+    return BeforeValidator(_one_or_many, json_schema_input_type=item | list[item])
+
 
 
 class RetryConfig(FrozenModel):
@@ -159,6 +164,11 @@ class FlatStreamHandlerOptions(ConsoleHandlerOptions, FileHandlerOptions, Callba
     """Options given without handler names: each applies to every handler that knows it."""
 
 
+def is_keyed_by_handler(options: dict[str, Any]) -> bool:
+    """`{file: {...}}` rather than `{path: ...}`; `callback` is both a handler and an option name."""
+    return all(key in HANDLER_NAMES and isinstance(value, dict | None) for key, value in options.items())
+
+
 def keyed_handler_options(value: Any) -> Any:
     """Flat options (`{path: x}`) become keyed ones (`{file: {path: x}}`); keyed ones pass through."""
     # `callback` is both a handler name and that handler's option: `{callback: "mod:fn"}` is flat.
@@ -186,10 +196,10 @@ class ClaudeOptions(FrozenModel):
         ge=1,
         description="Model turns in the tool loop (model -> tools -> model); unset = engine default.",
     )
-    allowed_tools: Annotated[tuple[ToolName, ...], OneOrMany] = Field(
+    allowed_tools: Annotated[tuple[ToolName, ...], one_or_many(ToolName)] = Field(
         (), description="Tools Claude may call, confined to workspace_dir."
     )
-    disallowed_tools: Annotated[tuple[ToolName, ...], OneOrMany] = Field(
+    disallowed_tools: Annotated[tuple[ToolName, ...], one_or_many(ToolName)] = Field(
         (), description="Tools removed from allowed_tools."
     )
     thinking: int | None = Field(None, ge=1024, description="Extended thinking budget in tokens.")
@@ -197,7 +207,7 @@ class ClaudeOptions(FrozenModel):
     idle_timeout_seconds: float | None = Field(
         None, gt=0, description="Stop the step when no token arrives for this long (a stall)."
     )
-    stop_on: Annotated[tuple[Annotated[str, AfterValidator(_regex)], ...], OneOrMany] = Field(
+    stop_on: Annotated[tuple[Annotated[str, AfterValidator(_regex)], ...], one_or_many(str)] = Field(
         (), description="Regexes matched against the streamed text; a match stops the step."
     )
     retry_config: RetryConfig | None = Field(None, description="Retries of failed calls.")
@@ -205,7 +215,9 @@ class ClaudeOptions(FrozenModel):
     async_streaming: bool = Field(
         True, description="true: handlers get chunks as they arrive; false: the whole text at the end."
     )
-    stream_handler: Annotated[tuple[HandlerName, ...], OneOrMany, AfterValidator(_no_repeats)] = Field(
+    stream_handler: Annotated[
+        tuple[HandlerName, ...], one_or_many(HandlerName), AfterValidator(_no_repeats)
+    ] = Field(
         ("console",), description="Where the stream goes: console, file, buffer, callback (one or a list)."
     )
     stream_handler_opts: Annotated[

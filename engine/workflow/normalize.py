@@ -32,6 +32,7 @@ from engine.workflow.model import (
     StaticPart,
     StepBase,
     Workflow,
+    is_keyed_by_handler,
 )
 from engine.workflow.presets import PRESETS, preset_options
 from engine.workflow.report import Report, describe_value
@@ -410,7 +411,7 @@ class Normalizer:
         if not isinstance(raw, dict):
             return raw
         keyed = Src(path)
-        if all(key in HANDLER_NAMES for key in raw):
+        if is_keyed_by_handler(raw):
             for handler, options in raw.items():
                 options_path = (*path, handler)
                 keyed.put(
@@ -419,7 +420,7 @@ class Normalizer:
             return keyed
         for key, value in raw.items():
             key_path = (*path, key)
-            if key in HANDLER_NAMES:
+            if key in HANDLER_NAMES and isinstance(value, dict):
                 self.report.at_key(
                     key_path,
                     f"mixes options keyed by handler ('{key}') with flat options: use one form or the other",

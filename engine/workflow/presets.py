@@ -6,13 +6,13 @@ from typing import Any, Literal
 
 PresetName = Literal["development", "production", "analysis", "chat", "test"]
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-4-6"
 
 # One table: change a preset's model here and nowhere else.
 PRESET_MODELS: dict[str, str] = {
-    "development": "claude-sonnet-4-5",
-    "production": "claude-sonnet-4-5",
-    "analysis": "claude-opus-4-1",
+    "development": "claude-sonnet-4-6",
+    "production": "claude-sonnet-4-6",
+    "analysis": "claude-opus-4-6",
     "chat": "claude-haiku-4-5",
     "test": "claude-haiku-4-5",
 }

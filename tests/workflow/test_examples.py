@@ -1,0 +1,35 @@
+"""Every example in workflows/ validates, and the seed's example is there exactly as written."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine.workflow import load_workflow
+from engine.workflow.model import STEP_MODELS
+
+from .conftest import REPO, SHARED_EXAMPLES
+
+EXAMPLES = sorted((REPO / "workflows").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.name for path in EXAMPLES])
+def test_example_validates_without_warnings(path):
+    result = load_workflow(path)
+    assert result.ok, "\n".join(map(str, result.errors))
+    assert result.warnings == []
+
+
+def test_there_is_an_example_per_step_type():
+    used = {step.type for path in EXAMPLES for step in load_workflow(path).workflow.steps}
+    assert used == set(STEP_MODELS)
+
+
+def test_streaming_example_is_the_seed_example_as_written():
+    seed = SHARED_EXAMPLES.parent / "async-streaming.md"
+    if not seed.exists():
+        pytest.skip(f"the seed document is not beside the checkout ({seed})")
+    block = re.search(r"## Example\s+```yaml\n(.*?)```", seed.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    assert (REPO / "workflows" / "streaming_example.yaml").read_text(encoding="utf-8") == block.group(1)
