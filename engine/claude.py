@@ -56,19 +56,20 @@ async def call_model(
     meter: StepMeter,
     streaming: bool = True,
     keep_text: bool = False,
+    separator: str = "",
 ) -> ModelReply:
     """Run one request. Raises AttemptFailed for anything that went wrong on the way."""
     publish(StepPhase(step_id, "connecting"))
     try:
         if not streaming:
-            return await _call_once(client, request, step_id, publish, spool, meter)
+            return await _call_once(client, request, step_id, publish, spool, meter, separator)
         stream = await client.messages.create(**request, stream=True)
     except AttemptFailed:
         raise
     except Exception as exc:
         raise classify(exc) from exc
     try:
-        return await _read_stream(stream, request, step_id, publish, spool, meter, keep_text)
+        return await _read_stream(stream, request, step_id, publish, spool, meter, keep_text, separator)
     except (AttemptFailed, StopRequested):
         raise
     except Exception as exc:
@@ -86,6 +87,7 @@ async def _read_stream(
     spool: TextSpool,
     meter: StepMeter,
     keep_text: bool,
+    separator: str,
 ) -> ModelReply:
     model = request["model"]
     blocks: list[dict[str, Any]] = []
@@ -123,6 +125,11 @@ async def _read_stream(
             if block.type == "text":
                 blocks.append({"type": "text", "text": ""})
                 publish(StepPhase(step_id, "streaming"))
+                if separator and spool.chars:
+                    # Text of a later turn starts on a fresh paragraph, in the result and every handler.
+                    publish(TextDelta(step_id, separator))
+                    append(separator)
+                separator = ""
             elif block.type == "thinking":
                 blocks.append({"type": "thinking", "thinking": "", "signature": ""})
                 publish(StepPhase(step_id, "thinking"))
@@ -145,6 +152,7 @@ async def _read_stream(
                     block["input"] = json.loads(raw) if raw else {}
                 except json.JSONDecodeError as exc:
                     raise AttemptFailed("incomplete_stream", f"tool input is not valid JSON: {exc}") from exc
+                publish(ToolCall(step_id, block["id"], block["name"], block["input"]))
         elif kind == "message_start":
             message = event.message
             model = message.model or model
@@ -177,6 +185,7 @@ async def _call_once(
     publish: Callable[[Event], None],
     spool: TextSpool,
     meter: StepMeter,
+    separator: str,
 ) -> ModelReply:
     """`async_streaming: false`: one non-streaming request, the text delivered once at the end."""
     try:
@@ -187,8 +196,12 @@ async def _call_once(
     blocks = [block.to_dict() for block in message.content]
     for block in blocks:
         if block["type"] == "text" and block["text"]:
-            publish(TextDelta(step_id, block["text"]))
-            spool.append(block["text"])
-            meter.on_text(block["text"])
+            text = separator + block["text"] if separator and spool.chars else block["text"]
+            separator = ""
+            publish(TextDelta(step_id, text))
+            spool.append(text)
+            meter.on_text(text)
+        elif block["type"] == "tool_use":
+            publish(ToolCall(step_id, block["id"], block["name"], block["input"]))
     publish(meter.end_call(_usage_event(step_id, message.model, message.usage)))
     return _reply(step_id, message.model, message.stop_reason, blocks)

@@ -31,6 +31,7 @@ class StepStarted:
     step_type: str
     model: str
     parent_id: str | None = None
+    tasks: tuple[str, ...] = ()  # a parallel or batch step names its tasks' step ids up front (queued)
     kind: str = field(default="step_started", init=False)
 
 
@@ -83,6 +84,7 @@ class ToolResult:
     name: str
     output: str
     is_error: bool
+    refused: bool = False  # the sandbox refused it (an escape attempt, or a tool not allowed)
     kind: str = field(default="tool_result", init=False)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anthropic
 
@@ -32,6 +33,7 @@ from engine.events import (
     StepMetrics,
     StepPhase,
     StepStarted,
+    ToolResult,
     TurnStarted,
 )
 from engine.handlers import HandlerEnvironment, HandlerPump, StepContext, build_handler
@@ -41,9 +43,13 @@ from engine.retry import AttemptFailed, RetryPolicy
 from engine.spool import TextSpool
 from engine.telemetry import tracer
 from engine.templating import PromptError, Scope, assemble_prompt
+from engine.workflow.presets import DEFAULT_MODEL
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+if TYPE_CHECKING:
+    from engine.tools import ToolBox
+
 DEFAULT_MAX_TOKENS = 4096
+DEFAULT_MAX_TURNS = 10  # model turns of a tool loop when the step sets no max_turns
 
 
 class Stalled(AttemptFailed):
@@ -73,6 +79,7 @@ class RunResult:
     status: str
     reason: str
     steps: dict[str, StepResult]
+    tasks: dict[str, StepResult]
     cost_usd: float
     duration_s: float
 
@@ -138,6 +145,7 @@ class Runner:
         self.env = env or HandlerEnvironment()
         self.recorder = RunRecorder(self.run_dir, str(getattr(workflow, "source", "") or ""))
         self.results: dict[str, StepResult] = {}
+        self.task_results: dict[str, StepResult] = {}  # tasks of parallel and batch steps, by step id
         self.step_tasks: dict[str, asyncio.Task[StepResult]] = {}
         self._interrupt_reasons: dict[str, str] = {}
         self._stopping: str | None = None
@@ -147,6 +155,8 @@ class Runner:
     # -- control -------------------------------------------------------------------------------
 
     def interrupt(self, step_id: str, reason: str) -> bool:
+        # Remembered for the step itself too: queued tasks of a parallel step check it before starting.
+        self._interrupt_reasons.setdefault(step_id, reason)
         targets = [sid for sid in self.step_tasks if sid == step_id or sid.startswith(step_id + ".")]
         for sid in targets:
             task = self.step_tasks[sid]
@@ -160,6 +170,10 @@ class Runner:
             self._stopping = reason
         for sid in list(self.step_tasks):
             self.interrupt(sid, reason)
+
+    def interrupt_reason(self, step_id: str) -> str | None:
+        """Why `step_id` (or the run) was asked to stop, if it was."""
+        return self._interrupt_reasons.get(step_id) or self._stopping
 
     def publish(self, event: Event) -> None:
         self.bus.publish(event)
@@ -207,7 +221,9 @@ class Runner:
                 duration = time.monotonic() - started
                 self.publish(RunFinished(self.run_id, status, reason, cost, duration))
                 await self.recorder.stop()
-        return RunResult(self.run_id, self.run_dir, status, reason, self.results, cost, duration)
+        return RunResult(
+            self.run_id, self.run_dir, status, reason, self.results, self.task_results, cost, duration
+        )
 
     def _skip(self, step: Any, reason: str) -> None:
         self.results[step.name] = StepResult(step.name, "skipped", reason)
@@ -229,12 +245,16 @@ class Runner:
         executor = executor_for(step.type)
         result = await executor(self, step, scope)
         self.results[step.name] = result
-        output = getattr(step, "output_to_file", None)
-        if output and result.spool is not None and result.status != "skipped":
-            target = (self.run_dir / output).resolve()
-            if self.run_dir.resolve() in target.parents:
-                result.spool.copy_to(target)
+        self.save_output(result, getattr(step, "output_to_file", None))
         return result
+
+    def save_output(self, result: StepResult, relative: str | None) -> None:
+        """`output_to_file`: the answer (partial ones too) saved inside the run folder."""
+        if not relative or result.spool is None or result.status == "skipped":
+            return
+        target = (self.run_dir / relative).resolve()
+        if self.run_dir.resolve() in target.parents:
+            result.spool.copy_to(target)
 
     def _finish_early(self, step: Any, status: str, reason: str) -> StepResult:
         result = StepResult(step.name, status, reason, error=reason if status == "failed" else None)
@@ -404,54 +424,114 @@ class Conversation:
         return request
 
     async def run(self) -> ModelReply:
-        """The plain conversation: one model turn, retried as configured."""
-        return await self.model_turn(self.request())
+        """Model turn -> tool calls -> results -> next turn, until the model is done or `max_turns`."""
+        tools = self.toolbox()
+        if tools is None:
+            return await self.model_turn(self.request())
+        max_turns = getattr(self.options, "max_turns", None) or DEFAULT_MAX_TURNS
+        definitions = tools.definitions()
+        while True:
+            reply = await self.model_turn(self.request(tools=definitions))
+            if reply.stop_reason != "tool_use" or not reply.tool_calls:
+                return reply
+            self.messages.append({"role": "assistant", "content": reply.content})
+            self.messages.append({"role": "user", "content": await self.run_tools(tools, reply)})
+            if self.turn >= max_turns:
+                return ModelReply("max_turns", reply.model, reply.content, reply.tool_calls)
+
+    def toolbox(self) -> ToolBox | None:
+        allowed = tuple(getattr(self.options, "allowed_tools", ()) or ())
+        if not allowed:
+            return None
+        from engine.tools import ToolBox  # only steps that use tools need them
+
+        disallowed = tuple(getattr(self.options, "disallowed_tools", ()) or ())
+        box = ToolBox(self.runner.workspace, allowed, disallowed)
+        return box if box.names else None
+
+    async def run_tools(self, tools: ToolBox, reply: ModelReply) -> list[dict[str, Any]]:
+        """Run the turn's tool calls in order; every outcome, refused or failed too, goes back to Claude."""
+        runner, step_id = self.runner, self.step_id
+        results = []
+        for call in reply.tool_calls:
+            self.meter.tool_calls += 1
+            runner.publish(StepPhase(step_id, "tool", call.name))
+            outcome = await tools.run(call.name, call.input)
+            self.meter.touch()
+            runner.publish(
+                ToolResult(
+                    step_id, call.tool_use_id, call.name, outcome.output, outcome.is_error, outcome.refused
+                )
+            )
+            results.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": call.tool_use_id,
+                    "content": outcome.output,
+                    "is_error": outcome.is_error,
+                }
+            )
+        return results
 
     async def model_turn(self, request: dict[str, Any]) -> ModelReply:
-        """One model turn with retries; a retried attempt tells subscribers to drop its text."""
-        runner, step_id, meter = self.runner, self.step_id, self.meter
+        """One model turn with retries, then `fallback_model`; a retried attempt's text is dropped."""
+        runner, step_id, meter, policy = self.runner, self.step_id, self.meter, self.policy
         self.turn += 1
         runner.publish(TurnStarted(step_id, self.turn))
         self.spool.mark()
         idle = getattr(self.options, "idle_timeout_seconds", None)
         streaming = getattr(self.options, "async_streaming", True)
-        attempt = 1
+        fallback = getattr(self.options, "fallback_model", None)
+        if fallback == request["model"]:
+            fallback = None
+        total = (policy.max_retries + 1) * (2 if fallback else 1)
+        attempt = tries = 1  # all attempts of this turn / attempts with the current model
         while True:
             try:
                 with tracer.start_as_current_span(
                     "pipeline.model_call", attributes={"model": request["model"], "attempt": attempt}
                 ):
-                    return await self._attempt(request, idle, streaming)
+                    return await self._attempt(request, idle, streaming, "\n\n" if self.turn > 1 else "")
             except AttemptFailed as failure:
                 meter.abandon_call()
-                if not self.policy.should_retry(failure, attempt):
+                why = f"{failure.failure}: {failure.message}"
+                if policy.should_retry(failure, tries):
+                    delay = policy.delay_s(tries, failure.retry_after)
+                    tries += 1
+                elif fallback:
+                    why += f"; falling back to {fallback}"
+                    request = {**request, "model": fallback}
+                    self.model, fallback, tries, delay = request["model"], None, 1, 0.0
+                else:
                     raise
-                delay = self.policy.delay_s(attempt, failure.retry_after)
                 attempt += 1
                 meter.retries += 1
                 self.spool.rewind()
-                total = self.policy.max_retries + 1
-                why = f"{failure.failure}: {failure.message}"
                 runner.publish(Retrying(step_id, attempt, total, delay, why))
                 runner.publish(
                     StepPhase(step_id, "backing_off", f"retry in {delay:.1f} s, attempt {attempt}/{total}")
                 )
                 await asyncio.sleep(delay)
 
-    async def _attempt(self, request: dict[str, Any], idle: float | None, streaming: bool) -> ModelReply:
+    async def _attempt(
+        self, request: dict[str, Any], idle: float | None, streaming: bool, separator: str
+    ) -> ModelReply:
         meter = self.meter
         meter.touch()
+        call = functools.partial(
+            call_model,
+            self.runner.client,
+            request,
+            step_id=self.step_id,
+            publish=self.runner.publish,
+            spool=self.spool,
+            meter=meter,
+            streaming=streaming,
+            keep_text=bool(request.get("tools")),
+            separator=separator,
+        )
         if not idle:
-            return await call_model(
-                self.runner.client,
-                request,
-                step_id=self.step_id,
-                publish=self.runner.publish,
-                spool=self.spool,
-                meter=meter,
-                streaming=streaming,
-                keep_text=bool(request.get("tools")),
-            )
+            return await call()
         # The idle watchdog checks a timestamp the stream loop refreshes, so per-token work stays O(1).
         loop = asyncio.get_running_loop()
         watch = asyncio.timeout(None)
@@ -465,16 +545,7 @@ class Conversation:
         handle = [loop.call_later(idle, check)]
         try:
             async with watch:
-                return await call_model(
-                    self.runner.client,
-                    request,
-                    step_id=self.step_id,
-                    publish=self.runner.publish,
-                    spool=self.spool,
-                    meter=meter,
-                    streaming=streaming,
-                    keep_text=bool(request.get("tools")),
-                )
+                return await call()
         except TimeoutError as exc:
             if not watch.expired():
                 raise

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from engine.steps.batch import run_batch_step
 from engine.steps.claude import run_claude_step
+from engine.steps.parallel import run_parallel_step
 
 if TYPE_CHECKING:
     from engine.runner import Runner, StepResult
@@ -19,6 +21,8 @@ EXECUTORS: dict[str, Executor] = {
     "claude": run_claude_step,
     "claude_smart": run_claude_step,
     "claude_robust": run_claude_step,
+    "parallel_claude": run_parallel_step,
+    "claude_batch": run_batch_step,
 }
 
 

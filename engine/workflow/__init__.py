@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.workflow.errors import Diagnostic, WorkflowError
-from engine.workflow.loader import LoadResult, load_workflow, parse_workflow
+from engine.workflow.loader import LoadResult, load_workflow, parse_workflow, workflow_files
 from engine.workflow.model import (
     BatchConfig,
     BatchTask,
@@ -57,4 +57,5 @@ __all__ = [
     "WorkflowError",
     "load_workflow",
     "parse_workflow",
+    "workflow_files",
 ]

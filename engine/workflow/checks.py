@@ -267,7 +267,7 @@ class WorkflowChecks:
     def _prompt_parts(self, prompt: Any, index: int) -> None:
         if not isinstance(prompt, SrcList):
             return
-        for part, origin in zip(prompt, prompt.origins, strict=True):
+        for part in prompt:
             if not isinstance(part, Src):
                 continue
             kind = part.get("type")
@@ -283,7 +283,6 @@ class WorkflowChecks:
                     )
             elif kind == "file" and isinstance(part.get("path"), str):
                 self._file_exists(part["path"], part.origin("path"))
-            del origin
 
     def _file_exists(self, name: str, path: RawPath) -> None:
         if "{{" in name:

@@ -36,6 +36,15 @@ class LoadResult:
         return self.workflow
 
 
+SCENARIO_SUFFIX = ".scenario.yaml"
+
+
+def workflow_files(folder: Path) -> list[Path]:
+    """The workflow files directly in `folder`; simulator scenarios shipped beside them are not workflows."""
+    files = [*folder.glob("*.yaml"), *folder.glob("*.yml")]
+    return sorted(path for path in files if not path.name.endswith(SCENARIO_SUFFIX))
+
+
 def load_workflow(path: str | os.PathLike[str], vars: Mapping[str, str] | None = None) -> LoadResult:
     """Load and validate a workflow file; never raises for mistakes in the file."""
     source = Path(path)

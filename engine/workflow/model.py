@@ -22,7 +22,6 @@ RetryReason = Literal[
 Backoff = Literal["exponential", "linear", "fixed"]
 
 HANDLER_NAMES: tuple[str, ...] = ("console", "file", "buffer", "callback")
-TOOL_NAMES: tuple[str, ...] = ("Read", "Write", "Edit", "Glob", "Grep", "LS", "Bash")
 RETRY_REASONS: tuple[str, ...] = (
     "rate_limit",
     "overloaded",

@@ -63,15 +63,12 @@ class StepSeen:
 
     index: int
     name: str | None
-    type: str | None
-    supported: bool
 
 
 @dataclass
 class Normalized:
     workflow: Src | None
     steps_seen: list[StepSeen] = field(default_factory=list)
-    cli_vars: dict[str, str] = field(default_factory=dict)
 
 
 class Normalizer:
@@ -168,7 +165,7 @@ class Normalizer:
             if isinstance(defaults.get("preset"), str):
                 default_preset = (defaults["preset"], defaults.origin("preset"))
         self._vars(src, path)
-        normalized = Normalized(src, cli_vars=self.cli_vars)
+        normalized = Normalized(src)
         raw_steps = raw.get("steps")
         if isinstance(raw_steps, list):
             steps = SrcList((*path, "steps"))
@@ -240,9 +237,8 @@ class Normalizer:
             match = closest(step_type, STEP_TYPES)
             hint = f"; did you mean '{match}'?" if match else f"; expected {one_of(STEP_TYPES)}"
             self.report.at_value((*path, "type"), f"unknown step type '{step_type}'{hint}")
-        supported = isinstance(step_type, str) and step_type in STEP_MODELS
-        seen.append(StepSeen(index, name, step_type if isinstance(step_type, str) else None, supported))
-        if not supported:
+        seen.append(StepSeen(index, name))
+        if not (isinstance(step_type, str) and step_type in STEP_MODELS):
             return None
         model = STEP_MODELS[step_type]
         known = set(input_keys(model)) | {"preset", "retry_config"}

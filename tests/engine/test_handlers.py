@@ -92,7 +92,7 @@ async def test_file_handler_holds_exactly_the_streamed_text(harness_factory, tmp
     async with harness_factory() as h:
         result = await h.run(workflow(step("file", f"{{format: {fmt}}}"), tmp=tmp_path))
         reference = await h.provider.client.messages.create(
-            model="claude-sonnet-4-5",
+            model="claude-sonnet-4-6",
             max_tokens=4096,
             messages=[{"role": "user", "content": "Tell me about foxes"}],
         )

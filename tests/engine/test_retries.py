@@ -76,7 +76,7 @@ async def test_tokens_and_cost_equal_the_simulators_usage(harness_factory, tmp_p
     async with harness_factory() as h:
         result = await h.run(workflow(step(0), tmp=tmp_path))
         reference = await h.provider.client.messages.create(
-            model="claude-sonnet-4-5",
+            model="claude-sonnet-4-6",
             max_tokens=4096,
             messages=[{"role": "user", "content": "Explain retries"}],
         )

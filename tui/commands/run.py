@@ -107,22 +107,27 @@ async def run_in_console(workflow: Any, args: Any, scenario: Path | None) -> int
 
 def print_summary(result: Any, workflow: Any) -> None:
     rows = [("step", "status", "time", "tokens in/out", "cost")]
-    for name, step in result.steps.items():
+
+    def row(label: str, step: Any) -> tuple[str, ...]:
         m = step.metrics
         status = step.status + (f" ({step.reason})" if step.reason and step.status != "succeeded" else "")
-        rows.append(
-            (
-                name,
-                status[:60],
-                f"{m.duration_s:.1f}s",
-                f"{m.input_tokens}/{m.output_tokens}",
-                f"${m.cost_usd:.4f}",
-            )
+        return (
+            label,
+            status[:70],
+            f"{m.duration_s:.1f}s",
+            f"{m.input_tokens}/{m.output_tokens}",
+            f"${m.cost_usd:.4f}",
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+
+    for name, step in result.steps.items():
+        rows.append(row(name, step))
+        for task_id, task in result.tasks.items():
+            if task_id.startswith(name + "."):
+                rows.append(row("  " + task_id.removeprefix(name + "."), task))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print()
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for r in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip())
     print(
         f"\nrun {result.status} in {result.duration_s:.1f}s, ${result.cost_usd:.4f}"
         f" · record: {result.run_dir}/run.json"

@@ -1,0 +1,101 @@
+"""Running many conversations of one step at once (parallel_claude, claude_batch).
+
+Each task is an ordinary streamed conversation with its own step id (`step.task`), handlers and
+retries, under a concurrency limit. The parent step's result gathers the tasks' results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.events import StepFinished, StepMetrics, StepStarted
+from engine.spool import TextSpool
+
+if TYPE_CHECKING:
+    from engine.runner import Runner, StepResult
+    from engine.templating import Scope
+
+
+@dataclass(frozen=True)
+class Task:
+    task_id: str  # the task's own name; its step id is "<step>.<task_id>"
+    options: Any
+    prompt: Any
+    scope: Scope
+    output_to_file: str | None = None
+
+
+def _sum_metrics(results: list[StepResult], duration_s: float) -> StepMetrics:
+    ttfts = [r.metrics.ttft_s for r in results if r.metrics.ttft_s is not None]
+    out = sum(r.metrics.output_tokens for r in results)
+    return StepMetrics(
+        ttft_s=min(ttfts) if ttfts else None,
+        duration_s=duration_s,
+        output_tokens_per_s=out / duration_s if duration_s > 0 and out else None,
+        chunks=sum(r.metrics.chunks for r in results),
+        bytes=sum(r.metrics.bytes for r in results),
+        retries=sum(r.metrics.retries for r in results),
+        tool_calls=sum(r.metrics.tool_calls for r in results),
+        input_tokens=sum(r.metrics.input_tokens for r in results),
+        output_tokens=out,
+        cost_usd=sum(r.metrics.cost_usd for r in results),
+    )
+
+
+async def run_tasks(
+    runner: Runner,
+    step: Any,
+    tasks: list[Task],
+    *,
+    max_parallel: int | None,
+    fail_fast: bool = False,
+    consolidate: bool = True,
+) -> StepResult:
+    from engine.runner import StepResult
+
+    parent = step.name
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    ids = [f"{parent}.{task.task_id}" for task in tasks]
+    runner.publish(StepStarted(parent, step.type, "", None, tuple(ids)))
+    slots = asyncio.Semaphore(max_parallel or len(tasks))
+    results: dict[str, StepResult] = {}
+
+    async def run_one(task: Task, step_id: str) -> None:
+        async with slots:
+            reason = runner.interrupt_reason(parent)
+            if reason is not None:
+                results[step_id] = StepResult(step_id, "skipped", reason)
+                runner.publish(StepFinished(step_id, "skipped", reason))
+                return
+            result = await runner.run_conversation(
+                step_id, step.type, task.options, task.prompt, task.scope, parent_id=parent
+            )
+        results[step_id] = runner.task_results[step_id] = result
+        runner.save_output(result, task.output_to_file)
+        if fail_fast and result.status == "failed":
+            runner.interrupt(parent, f"fail_fast: {step_id} failed")
+
+    await asyncio.gather(*(run_one(task, step_id) for task, step_id in zip(tasks, ids, strict=True)))
+    ordered = [results[step_id] for step_id in ids]
+    for result in ordered:  # tasks finish in any order; records list them as declared
+        runner.task_results[result.step_id] = runner.task_results.pop(result.step_id, result)
+    statuses = {r.status for r in ordered}
+    status = "failed" if "failed" in statuses else "interrupted" if "interrupted" in statuses else "succeeded"
+    troubled = [r for r in ordered if r.status in ("failed", "interrupted")]
+    reason = "; ".join(f"{r.step_id} {r.status}: {r.error or r.reason}" for r in troubled)[:500]
+    spool = TextSpool(runner.run_dir / "spool")
+    if consolidate:
+        for result in ordered:
+            if result.status != "skipped":
+                spool.append(f"## {result.step_id.removeprefix(parent + '.')}\n\n{result.text.rstrip()}\n\n")
+    data = {
+        r.step_id.removeprefix(parent + "."): {"status": r.status, "reason": r.reason, "text": r.text}
+        for r in ordered
+    }
+    metrics = _sum_metrics(ordered, loop.time() - started)
+    error = next((r.error for r in ordered if r.error), None)
+    runner.publish(StepFinished(parent, status, reason, None, error, metrics))  # type: ignore[arg-type]
+    return StepResult(parent, status, reason, None, error, metrics, data, spool)
