@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from engine.workflow import load_workflow
+from engine.workflow import load_workflow, workflow_files
 from engine.workflow.model import STEP_MODELS
 
 from .conftest import REPO, SHARED_EXAMPLES
 
-EXAMPLES = sorted((REPO / "workflows").glob("*.yaml"))
+EXAMPLES = workflow_files(REPO / "workflows")
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[path.name for path in EXAMPLES])

@@ -11,6 +11,8 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from engine.workflow import workflow_files
+
 from .conftest import REPO
 from .test_bad_files import BAD_FILES
 
@@ -37,7 +39,7 @@ def test_schema_is_a_valid_draft_2020_12_schema_with_descriptions(schema):
 
 def test_schema_accepts_every_example(schema):
     validator = Draft202012Validator(schema)
-    for path in sorted((REPO / "workflows").glob("*.yaml")):
+    for path in workflow_files(REPO / "workflows"):
         errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
         assert errors == [], f"{path.name}: {errors[0].message}"
 
@@ -104,7 +106,7 @@ def test_list_shows_name_steps_types_and_description(tmp_path):
     assert header.split() == ["FILE", "NAME", "STEPS", "TYPES", "STATUS", "DESCRIPTION"]
     streaming = next(row for row in rows if row.startswith("streaming_example.yaml"))
     assert streaming.split() == ["streaming_example.yaml", "streaming_example", "1", "claude", "ok"]
-    assert len(rows) == len(list((REPO / "workflows").glob("*.yaml")))
+    assert len(rows) == len(workflow_files(REPO / "workflows"))
     broken = "workflow:\n  name: broken\n  steps:\n    - {name: a, type: gemini}\n"
     (tmp_path / "broken.yaml").write_text(broken)
     listed = pipeline("list", str(tmp_path))

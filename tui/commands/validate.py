@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.workflow import LoadResult, load_workflow
+from engine.workflow import LoadResult, load_workflow, workflow_files
 from engine.workflow.model import workflow_json_schema
 from engine.workflow.yaml_source import SourceError, read_yaml
 from tui.cli import EXIT_OK, EXIT_USAGE, vars_from_args
@@ -103,7 +103,7 @@ def list_main(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         print(f"{folder}: not a folder", file=sys.stderr)
         return EXIT_USAGE
-    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    files = workflow_files(folder)
     if not files:
         print(f"{folder}: no workflow files (*.yaml, *.yml)")
         return EXIT_OK
