@@ -1,0 +1,73 @@
+"""Builders for dashboard tests: the app on scripted events, or on the real engine and simulator."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.events import Event
+from engine.simulator import Scenario, SimulatorConfig
+from engine.workflow import load_workflow
+from tests.tui.scripted import ScriptedRun
+from tui.app import DashboardApp
+from tui.dashboard import EngineRun
+
+FROZEN_CLOCK = 1000.0
+
+
+def scripted_app(events: list[Event], **options: Any) -> tuple[DashboardApp, ScriptedRun]:
+    """The app on a fixed list of events and a frozen clock: every frame is reproducible."""
+    run = ScriptedRun(list(events))
+    return DashboardApp(run.open, clock=lambda: FROZEN_CLOCK, **options), run
+
+
+async def settle(app: DashboardApp, pilot: Any) -> None:
+    """Let published events reach the app, fold them in, and let the screen catch up."""
+    await pilot.pause()
+    app.refresh_from_run()
+    await pilot.pause()
+    await app.workers.wait_for_complete() if app.result is not None else None
+    await pilot.pause()
+
+
+def screen_text(app: DashboardApp) -> str:
+    """What the terminal shows, as plain text."""
+    update = app.screen._compositor.render_full_update()
+    return "\n".join("".join(segment.text for segment in strip) for strip in update.strips)
+
+
+async def wait_until(pilot: Any, condition: Callable[[], bool], what: str, tries: int = 400) -> None:
+    """Poll (50 ms apart, bounded) for something the engine does in its own time."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def engine_app(tmp_path: Path) -> Callable[..., tuple[DashboardApp, EngineRun]]:
+    """`engine_app(steps_yaml, scenario={...})`: the app on the real engine and an embedded simulator."""
+
+    def make(steps: str, scenario: dict[str, Any] | None = None, extra: str = "",
+             **options: Any) -> tuple[DashboardApp, EngineRun]:
+        document = (
+            f"workflow:\n  name: dashboard-test\n  output_dir: {tmp_path / 'outputs'}\n"
+            f"  workspace_dir: {tmp_path / 'ws'}\n"
+            + textwrap.indent(textwrap.dedent(extra), "  ")
+            + "  steps:\n" + textwrap.indent(textwrap.dedent(steps), "    ")
+        )
+        path = tmp_path / "workflow.yaml"
+        path.write_text(document, encoding="utf-8")
+        loaded = load_workflow(path)
+        assert not loaded.errors, [str(e) for e in loaded.errors]
+        config = SimulatorConfig(scenario=Scenario.from_dict(scenario) if scenario else None)
+        run = EngineRun(loaded.workflow, "simulator", config, None)
+        app = DashboardApp(run.open, on_forced_quit=run.record_forced_quit, **options)
+        return app, run
+
+    return make

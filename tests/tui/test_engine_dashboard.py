@@ -1,0 +1,88 @@
+"""The dashboard on the real engine and simulator: text streams into panes, keys stop steps, quit is clean."""
+
+from __future__ import annotations
+
+import json
+
+from tests.tui.conftest import screen_text, wait_until
+from tui.widgets.modals import ConfirmScreen
+
+REPLY = "Lighthouses guide ships past rocks at night. " * 200  # about 20 s at 100 tokens/s
+LONG = {"rules": [{"prompt_contains": "lighthouses", "reply": REPLY, "tokens_per_second": 100}]}
+
+TWO_STEPS = """
+- name: essay
+  type: claude
+  claude_options: {stream_handler: [file]}
+  prompt: "Write about lighthouses"
+- name: after
+  type: claude
+  prompt: "Say hello"
+"""
+
+
+def record(run) -> dict:
+    return json.loads((run.runner.run_dir / "run.json").read_text(encoding="utf-8"))
+
+
+async def test_a_running_step_gets_a_pane_that_shows_its_streamed_text(engine_app):
+    app, _ = engine_app(TWO_STEPS, LONG)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: "essay" in app.panes and app.panes["essay"].live.transcript.row_count,
+                         "text in the essay pane")
+        await pilot.pause(0.2)
+        assert "Lighthouses guide ships past rocks" in screen_text(app)
+        assert "SIMULATED" in screen_text(app)
+        app.handle.interrupt_all("test over")
+        await wait_until(pilot, lambda: app.result is not None, "the run to end")
+
+
+async def test_the_interrupt_key_stops_the_selected_step_and_hangs_up(engine_app):
+    app, run = engine_app(TWO_STEPS, LONG, extra="on_error: continue\n")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.state.output_tokens_seen > 5, "the essay to stream")
+        assert app.selected == "essay"
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.result is not None, "the run to end")
+        app.refresh_from_run()
+        await pilot.pause()
+        essay = app.state.steps["essay"]
+        assert essay.status == "interrupted" and "dashboard" in essay.reason
+        assert "interrupted" in screen_text(app)
+    # The simulator saw the client hang up long before the answer's end; the next step still ran.
+    first = run.provider.simulator.log[0]
+    assert first.hung_up and first.output_tokens < 1000
+    assert app.result.steps["after"].status == "succeeded"
+    assert record(run)["steps"]["essay"]["status"] == "interrupted"
+
+
+async def test_interrupt_all_asks_then_stops_everything(engine_app):
+    app, run = engine_app(TWO_STEPS, LONG)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.state.streams_in_flight() == 1, "the essay to stream")
+        await pilot.press("X")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.result is not None, "the run to end")
+    assert app.result.status == "interrupted" and app.result.exit_code == 130
+    assert app.result.steps["after"].status == "skipped"
+    assert run.provider.simulator.log[0].hung_up
+    assert len(run.provider.simulator.log) == 1
+
+
+async def test_quit_while_running_asks_then_leaves_a_consistent_record(engine_app):
+    app, run = engine_app(TWO_STEPS, LONG)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.state.streams_in_flight() == 1, "the essay to stream")
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen) and app.running
+        await pilot.press("q", "y")
+        await wait_until(pilot, lambda: app.return_code is not None, "the app to exit")
+    assert app.return_code == 130
+    saved = record(run)
+    assert saved["status"] == "interrupted"
+    assert saved["steps"]["essay"]["status"] == "interrupted"
+    streamed = (run.runner.run_dir / "streams" / "essay.txt").read_text(encoding="utf-8")
+    assert streamed and REPLY.startswith(streamed)

@@ -1,0 +1,131 @@
+"""The dashboard on scripted events: follow mode, retries, parallel tasks, keys that act on the run."""
+
+from __future__ import annotations
+
+from engine.events import RunFinished, TextDelta
+from tests.tui.conftest import screen_text, scripted_app, settle
+from tests.tui.scripted import (
+    ESSAY,
+    finished,
+    retry,
+    run_started,
+    streaming,
+    words,
+)
+from tui.widgets.modals import HelpScreen
+
+MANY_LINES = "".join(f"line {i} of a long answer\n" for i in range(200))
+
+
+async def test_follow_mode_pauses_on_scroll_up_counts_new_text_and_resumes_at_the_end():
+    app, run = scripted_app([run_started("essay"), *streaming("essay", MANY_LINES)])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        pane = app.panes["essay"]
+        live = pane.live
+        assert live.follow and live.rows_below == 0
+        live.focus()
+        await pilot.press("pageup")
+        assert not live.follow
+        top = live.top
+        run.publish(words("essay", "fresh text\n" * 5))
+        await settle(app, pilot)
+        # Paused: the view stays where the user put it and the title says what waits below.
+        assert live.top == top
+        assert live.rows_below > 5
+        assert f"▼ {live.rows_below} new lines" in str(pane.border_subtitle)
+        await pilot.press("end")
+        assert live.follow and live.rows_below == 0
+        run.publish([TextDelta("essay", "newest words")])
+        await settle(app, pilot)
+        assert "newest words" in screen_text(app)
+
+
+async def test_a_retry_shows_the_attempt_and_drops_the_failed_attempts_text():
+    events = [run_started("flaky"), *streaming("flaky", "doomed partial answer"), *retry("flaky")]
+    app, run = scripted_app(events)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "attempt 2/4, starting over" in text
+        assert "doomed partial answer" not in text
+        assert "backing off" in text
+        run.publish(words("flaky", "the good answer"))
+        await settle(app, pilot)
+        assert "the good answer" in screen_text(app)
+        assert app.state.steps["flaky"].retries == 1
+
+
+async def test_parallel_tasks_sit_beneath_their_step_each_with_a_pane_side_by_side():
+    events = [run_started("reviews"), *streaming("reviews", "", model="")]
+    for task in ("security", "speed", "access"):
+        events += streaming(f"reviews.{task}", f"{task} review text", parent="reviews")
+    app, _ = scripted_app(events)
+    async with app.run_test(size=(150, 30)) as pilot:
+        await settle(app, pilot)
+        assert list(app.panes) == ["reviews.security", "reviews.speed", "reviews.access"]
+        node = app.step_tree.nodes_by_step["reviews"]
+        assert [child.data for child in node.children] == list(app.panes)
+        regions = [pane.region for pane in app.panes.values()]
+        assert len({region.y for region in regions}) == 1, "the three panes share one row"
+        assert app.state.streams_in_flight() == 3
+
+
+async def test_the_interrupt_key_asks_the_run_handle_to_stop_the_selected_step():
+    app, run = scripted_app([run_started("one", "two"), *finished_step("one"), *streaming("two", ESSAY)])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.selected == "two"
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert run.interrupts == [("two", "interrupted by user (dashboard)")]
+        assert "interrupted" in app.state.steps["two"].activity(0)
+
+
+async def test_stop_on_error_interrupts_everything_when_a_step_fails():
+    events = [run_started("a", "b"), *streaming("a", ESSAY), *streaming("b", ESSAY)]
+    app, run = scripted_app(events)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e")
+        run.publish(finished("a", "failed", "server_error", "api_error: Internal server error"))
+        await settle(app, pilot)
+        assert run.interrupted_all == ["stop on error: a failed"]
+
+
+async def test_copy_puts_the_selected_panes_text_on_the_clipboard():
+    app, _ = scripted_app([run_started("essay"), *streaming("essay", ESSAY)])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")
+        assert app.clipboard == ESSAY
+
+
+async def test_help_lists_the_keys_and_escape_closes_it():
+    app, _ = scripted_app([run_started("essay")])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "Interrupt the selected step" in screen_text(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_exit_when_done_closes_with_the_runs_exit_code():
+    events = [run_started("essay"), *streaming("essay", ESSAY),
+              *finished("essay", "failed", "server_error", "boom"), run_finished("failed")]
+    app, _ = scripted_app(events, exit_when_done=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause()
+    assert app.return_code == 1
+
+
+def finished_step(step_id: str) -> list:
+    return [*streaming(step_id, "short answer"), *finished(step_id)]
+
+
+def run_finished(status: str) -> RunFinished:
+    return RunFinished("run", status, "", 0.01, 3.0)
+

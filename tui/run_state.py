@@ -1,0 +1,319 @@
+"""The dashboard's model of a run, folded from engine events; widgets read it, they never see events.
+
+`RunState.apply` takes one drained batch of events and returns which steps changed, so the app
+redraws only those. No Textual here: it is plain state, cheap to test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from engine.events import (
+    Event,
+    Interrupted,
+    Retrying,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepMetrics,
+    StepPhase,
+    StepStarted,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolResult,
+    TurnStarted,
+    Usage,
+)
+from tui.transcript import Kind, Transcript
+
+TOOL_RESULT_LINES = 6
+TOOL_INPUT_CHARS = 160
+
+# What a step is doing, as the step tree and pane titles say it. Icons differ in shape, not only colour.
+ICONS = {
+    "queued": "○",
+    "starting": "◔",
+    "connecting": "◔",
+    "thinking": "◑",
+    "streaming": "▶",
+    "tool_input": "⚙",
+    "tool": "⚙",
+    "backing_off": "↻",
+    "succeeded": "✔",
+    "failed": "✘",
+    "interrupted": "■",
+    "skipped": "–",
+}
+FINISHED = ("succeeded", "failed", "interrupted", "skipped")
+
+
+@dataclass
+class StepState:
+    """One step (or parallel task, or batch item) as the dashboard shows it."""
+
+    step_id: str
+    parent_id: str | None = None
+    step_type: str = ""
+    model: str = ""
+    phase: str = "queued"
+    phase_detail: str = ""
+    status: str = "queued"  # queued, running, or one of FINISHED
+    reason: str = ""
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    retries: int = 0
+    retry: Retrying | None = None
+    retry_at: float = 0.0
+    tool_calls: int = 0
+    # Usage of finished model calls, plus the latest figures of the call in progress.
+    input_done: int = 0
+    output_done: int = 0
+    cost_done: float = 0.0
+    call: Usage | None = None
+    deltas_in_call: int = 0
+    metrics: StepMetrics | None = None
+    transcript: Transcript = field(default_factory=Transcript)
+    children: list[str] = field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def input_tokens(self) -> int:
+        if self.metrics is not None:
+            return self.metrics.input_tokens
+        return self.input_done + (self.call.input_tokens if self.call else 0)
+
+    @property
+    def output_tokens(self) -> int:
+        if self.metrics is not None:
+            return self.metrics.output_tokens
+        # Between usage reports, each text delta is about one token: the count moves while streaming.
+        return self.output_done + max(self.call.output_tokens if self.call else 0, self.deltas_in_call)
+
+    @property
+    def cost_usd(self) -> float:
+        if self.metrics is not None:
+            return self.metrics.cost_usd
+        return self.cost_done + (self.call.cost_usd if self.call else 0.0)
+
+    def duration_s(self, now: float) -> float:
+        if self.metrics is not None:
+            return self.metrics.duration_s
+        if self.started_at is None:
+            return 0.0
+        return (self.finished_at or now) - self.started_at
+
+    @property
+    def icon(self) -> str:
+        return ICONS.get(self.status if self.finished else self.phase, "▶")
+
+    def activity(self, now: float) -> str:
+        """What the step is doing right now, in a few words."""
+        if self.status == "queued":
+            return "queued"
+        if self.status == "succeeded":
+            return "done"
+        if self.finished:
+            return f"{self.status}: {self.reason}" if self.reason else self.status
+        if self.phase == "backing_off" and self.retry is not None:
+            left = max(0.0, self.retry_at + self.retry.delay_s - now)
+            attempt = f"attempt {self.retry.attempt}/{self.retry.max_attempts}"
+            return f"backing off: retry in {left:.0f} s, {attempt}"
+        if self.phase == "tool":
+            return f"running tool {self.phase_detail}".strip()
+        if self.phase == "tool_input":
+            return f"writing a {self.phase_detail} call".replace("a  call", "a tool call")
+        if self.phase == "starting" and self.children:
+            return "running tasks"
+        return self.phase
+
+
+@dataclass
+class RunState:
+    """Everything the dashboard knows about the run, kept current from its events."""
+
+    clock: Callable[[], float]
+    pane_width: int = 80
+    max_rows: int = 2000
+    workflow: str = ""
+    run_id: str = ""
+    run_dir: str = ""
+    provider: str = ""
+    simulated: bool | None = None
+    budget_usd: float | None = None
+    status: str = "starting"
+    reason: str = ""
+    started_at: float | None = None
+    finished_at: float | None = None
+    final_cost: float | None = None
+    final_duration_s: float | None = None
+    steps: dict[str, StepState] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    retries: int = 0
+    output_tokens_seen: int = 0
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    def elapsed_s(self) -> float:
+        if self.final_duration_s is not None:
+            return self.final_duration_s
+        if self.started_at is None:
+            return 0.0
+        return self.clock() - self.started_at
+
+    def figures(self, step: StepState) -> tuple[int, int, float]:
+        """Tokens in, tokens out and cost of a step; a parent's are its tasks' (its own would count twice)."""
+        if not step.children:
+            return step.input_tokens, step.output_tokens, step.cost_usd
+        totals = [self.figures(self.steps[child]) for child in step.children]
+        return (sum(t[0] for t in totals), sum(t[1] for t in totals), sum(t[2] for t in totals))
+
+    def totals(self) -> tuple[int, int, float]:
+        """The run's tokens in, tokens out and cost (exact once the run has finished)."""
+        figures = [self.figures(self.steps[step_id]) for step_id in self.order]
+        cost = self.final_cost if self.final_cost is not None else sum(f[2] for f in figures)
+        return sum(f[0] for f in figures), sum(f[1] for f in figures), cost
+
+    def streams_in_flight(self) -> int:
+        return sum(1 for step in self.steps.values() if step.running and not step.children)
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def step(self, step_id: str, parent_id: str | None = None) -> StepState:
+        step = self.steps.get(step_id)
+        if step is None:
+            step = StepState(step_id, parent_id, transcript=Transcript(self.pane_width, self.max_rows))
+            self.steps[step_id] = step
+            if parent_id is not None and parent_id in self.steps:
+                self.steps[parent_id].children.append(step_id)
+            else:
+                self.order.append(step_id)
+        return step
+
+    def apply(self, events: Iterable[Event]) -> dict[str, None]:
+        """Fold a batch of events in; returns the ids of the steps that changed, in the order they did."""
+        changed: dict[str, None] = {}
+        now = self.clock()
+        for event in events:
+            kind = type(event)
+            if kind is TextDelta:
+                step = self.steps.get(event.step_id) or self.step(event.step_id)
+                step.transcript.append(Kind.TEXT, event.text)
+                step.deltas_in_call += 1
+                self.output_tokens_seen += 1
+                changed[event.step_id] = None
+            elif kind is ThinkingDelta:
+                self.step(event.step_id).transcript.append(Kind.THINKING, event.text)
+                changed[event.step_id] = None
+            else:
+                step_id = self._apply_one(event, now)
+                if step_id is not None:
+                    changed[step_id] = None
+        return changed
+
+    def _apply_one(self, event: Event, now: float) -> str | None:
+        if isinstance(event, RunStarted):
+            self.workflow, self.run_id, self.run_dir = event.workflow, event.run_id, event.run_dir
+            self.provider, self.simulated, self.budget_usd = event.provider, event.simulated, event.budget_usd
+            self.status, self.started_at = "running", now
+            for name in event.steps:
+                self.step(name)
+            return None
+        if isinstance(event, RunFinished):
+            self.status, self.reason = event.status, event.reason
+            self.finished_at, self.final_cost, self.final_duration_s = now, event.cost_usd, event.duration_s
+            return None
+        step = self.step(event.step_id, getattr(event, "parent_id", None))
+        if isinstance(event, StepStarted):
+            step.step_type, step.model = event.step_type, event.model
+            step.status, step.phase, step.started_at = "running", "starting", now
+            if event.parent_id is not None and step.parent_id is None:
+                self._adopt(step, event.parent_id)
+        elif isinstance(event, StepPhase):
+            step.phase, step.phase_detail = event.phase, event.detail
+        elif isinstance(event, TurnStarted):
+            self._end_call(step)
+            step.transcript.mark()
+        elif isinstance(event, ToolCall):
+            step.tool_calls += 1
+            step.phase, step.phase_detail = "tool", event.name
+            step.transcript.add_block(Kind.TOOL_CALL, f"⚙ {event.name}({_short_input(event.input)})")
+        elif isinstance(event, ToolResult):
+            step.transcript.add_block(Kind.TOOL_ERROR if event.is_error else Kind.TOOL_RESULT,
+                                      _tool_result_text(event))
+        elif isinstance(event, Usage):
+            step.call = event
+        elif isinstance(event, Retrying):
+            step.retries += 1
+            self.retries += 1
+            step.retry, step.retry_at = event, now
+            step.call, step.deltas_in_call = None, 0
+            step.transcript.rewind()
+            step.transcript.add_block(
+                Kind.NOTICE, f"↻ attempt {event.attempt}/{event.max_attempts}, starting over ({event.reason})"
+            )
+        elif isinstance(event, Interrupted):
+            step.reason = event.reason
+        elif isinstance(event, StepFinished):
+            self._finish(step, event, now)
+        return step.step_id
+
+    def _adopt(self, step: StepState, parent_id: str) -> None:
+        """A task announced before its parent was known moves beneath the parent."""
+        if step.step_id in self.order:
+            self.order.remove(step.step_id)
+        step.parent_id = parent_id
+        parent = self.step(parent_id)
+        if step.step_id not in parent.children:
+            parent.children.append(step.step_id)
+
+    def _end_call(self, step: StepState) -> None:
+        if step.call is not None:
+            step.input_done += step.call.input_tokens
+            step.output_done += max(step.call.output_tokens, step.deltas_in_call)
+            step.cost_done += step.call.cost_usd
+        elif step.deltas_in_call:
+            step.output_done += step.deltas_in_call
+        step.call, step.deltas_in_call = None, 0
+
+    def _finish(self, step: StepState, event: StepFinished, now: float) -> None:
+        self._end_call(step)
+        step.status, step.reason, step.error = event.status, event.reason or step.reason, event.error
+        step.finished_at = now
+        if event.status != "skipped":
+            step.metrics = event.metrics
+        step.phase = event.status
+        if event.status == "interrupted":
+            step.transcript.add_block(Kind.NOTICE, f"■ interrupted: {step.reason}")
+        elif event.status == "failed":
+            step.transcript.add_block(Kind.ERROR, f"✘ failed: {event.error or step.reason}")
+
+
+def _short_input(data: dict[str, object]) -> str:
+    text = json.dumps(data, ensure_ascii=False, separators=(", ", "="))
+    text = text[1:-1] if text.startswith("{") else text
+    return text if len(text) <= TOOL_INPUT_CHARS else text[: TOOL_INPUT_CHARS - 1] + "…"
+
+
+def _tool_result_text(event: ToolResult) -> str:
+    lines = event.output.splitlines() or [""]
+    shown = lines[:TOOL_RESULT_LINES]
+    more = len(lines) - len(shown)
+    label = "error" if event.is_error else "result"
+    head = f"  ↳ {event.name} {label}: "
+    body = "\n    ".join(shown)
+    return head + body + (f"\n    … {more} more line{'s' if more != 1 else ''}" if more else "")

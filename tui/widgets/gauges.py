@@ -1,0 +1,21 @@
+"""The gauges beside the footer's key hints: streams in flight / limit, retries so far, output tokens/s."""
+
+from __future__ import annotations
+
+from textual.widgets import Label
+
+
+class Gauges(Label):
+    """One line of figures; it repaints only when they change."""
+
+    DEFAULT_CSS = """
+    Gauges { width: auto; height: 1; padding: 0 1; }
+    """
+
+    def show(self, in_flight: int, limit: int | None, retries: int, tokens_per_s: float,
+             stop_on_error: bool) -> None:
+        streams = f"{in_flight}/{limit}" if limit else str(in_flight)
+        text = (f"streams {streams} · retries {retries} · {tokens_per_s:,.0f} tok/s"
+                f" · stop-on-error {'on' if stop_on_error else 'off'}")
+        if str(self.content) != text:
+            self.update(text)

@@ -1,0 +1,173 @@
+"""The live pane: one step's stream drawn with the Line API from a `Transcript` held outside the widget.
+
+Its size never depends on the text (it scrolls itself, so new rows never relayout the screen) and it
+repaints only when the app's timer calls `sync`, never per token. Follow mode keeps the newest row in
+view; scrolling up pauses it and the pane counts the rows waiting below; `end` resumes.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tui.transcript import Transcript
+
+SCROLLBAR_WIDTH = 1
+
+
+class LivePane(Widget, can_focus=True):
+    """A fixed-size view of a transcript, with its own scroll position and follow mode."""
+
+    DEFAULT_CSS = """
+    LivePane {
+        height: 1fr;
+        width: 1fr;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "scroll_rows(-1)", "Up", show=False),
+        Binding("down", "scroll_rows(1)", "Down", show=False),
+        Binding("pageup", "scroll_pages(-1)", "Page up", show=False),
+        Binding("pagedown", "scroll_pages(1)", "Page down", show=False),
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end", "follow", "Follow", tooltip="Jump to the newest text and keep following it"),
+        Binding("t", "toggle_thinking", "Thinking", tooltip="Collapse or expand thinking"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "live-pane--text",
+        "live-pane--thinking",
+        "live-pane--tool-call",
+        "live-pane--tool-result",
+        "live-pane--tool-error",
+        "live-pane--notice",
+        "live-pane--error",
+        "live-pane--scrollbar",
+        "live-pane--scrollbar-thumb",
+    }
+
+    class FollowChanged(Message):
+        """Follow mode was paused or resumed, or the count of rows waiting below changed."""
+
+        def __init__(self, pane: LivePane) -> None:
+            super().__init__()
+            self.pane = pane
+
+    def __init__(self, transcript: Transcript, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.transcript = transcript
+        self.follow = True
+        self.top = 0
+        self._version = -1
+        self._styles: dict[str, Style] = {}
+
+    @property
+    def rows_below(self) -> int:
+        """Rows of text beneath the view: what waits while follow mode is paused."""
+        return max(0, self.transcript.row_count - self.top - self.size.height)
+
+    # -- updates (called by the app's timer) --------------------------------------------------------
+
+    def sync(self) -> None:
+        """Catch up with the transcript: repaint only if it changed since the last call."""
+        width = self.size.width - SCROLLBAR_WIDTH
+        if width > 0:
+            self.transcript.set_width(width)
+        if self.transcript.version == self._version:
+            return
+        self._version = self.transcript.version
+        below = self.rows_below
+        if self.follow:
+            self._scroll_to_end()
+        else:
+            self.top = min(self.top, self._max_top())
+        self.refresh()
+        if not self.follow and below != self.rows_below:
+            self.post_message(self.FollowChanged(self))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._version = -1
+        self.sync()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
+    # -- scrolling ----------------------------------------------------------------------------------
+
+    def _max_top(self) -> int:
+        return max(0, self.transcript.row_count - self.size.height)
+
+    def _scroll_to_end(self) -> None:
+        self.top = self._max_top()
+
+    def scroll_rows(self, delta: int) -> None:
+        """Scroll by `delta` rows; scrolling up pauses follow mode, reaching the end resumes it."""
+        self.top = max(0, min(self.top + delta, self._max_top()))
+        follow = self.top >= self._max_top()
+        if follow != self.follow:
+            self.follow = follow
+        self.refresh()
+        self.post_message(self.FollowChanged(self))
+
+    def action_scroll_rows(self, delta: int) -> None:
+        self.scroll_rows(delta)
+
+    def action_scroll_pages(self, pages: int) -> None:
+        self.scroll_rows(pages * max(1, self.size.height - 1))
+
+    def action_scroll_home(self) -> None:
+        self.scroll_rows(-self.transcript.row_count)
+
+    def action_follow(self) -> None:
+        self.scroll_rows(self.transcript.row_count)
+
+    def action_toggle_thinking(self) -> None:
+        self.transcript.toggle_thinking()
+        self.sync()
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.scroll_rows(-3)
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.scroll_rows(3)
+
+    # -- drawing ------------------------------------------------------------------------------------
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style + self.get_component_rich_style(f"live-pane--{name}", partial=True)
+            self._styles[name] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width - SCROLLBAR_WIDTH
+        index = self.top + y
+        if index < self.transcript.row_count:
+            text, kind = self.transcript.row(index)
+            line = Strip([Segment(text, self._style(kind.value))]).adjust_cell_length(width, self.rich_style)
+        else:
+            line = Strip.blank(width, self.rich_style)
+        return Strip.join([line, self._scrollbar_cell(y)])
+
+    def _scrollbar_cell(self, y: int) -> Strip:
+        rows, height = self.transcript.row_count, self.size.height
+        if rows <= height or height <= 0:
+            return Strip.blank(SCROLLBAR_WIDTH, self.rich_style)
+        thumb_size = max(1, height * height // rows)
+        thumb_top = (height - thumb_size) * self.top // max(1, rows - height)
+        on_thumb = thumb_top <= y < thumb_top + thumb_size
+        name = "scrollbar-thumb" if on_thumb else "scrollbar"
+        return Strip([Segment("┃" if on_thumb else "│", self._style(name))])
+
