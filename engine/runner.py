@@ -314,6 +314,7 @@ class Runner:
         pumps = self._start_handlers(options, context)
         self.publish(StepStarted(step_id, step_type, model, parent_id))
         status, reason, error, stop_reason = "succeeded", "", None, None
+        conversation: Conversation | None = None
         span = tracer.start_span("pipeline.step", attributes={"step": step_id, "type": step_type})
         timeout = getattr(options, "timeout_seconds", None)
         deadline = asyncio.timeout(timeout)
@@ -332,11 +333,11 @@ class Runner:
                 raise
             status, reason = "interrupted", f"timeout: step ran longer than {timeout:g} s"
         except asyncio.CancelledError:
+            status, reason = "interrupted", self._interrupt_reasons.get(step_id, "cancelled")
             current = asyncio.current_task()
             if step_id not in self._interrupt_reasons or current is None:
                 raise
             current.uncancel()
-            status, reason = "interrupted", self._interrupt_reasons[step_id]
         except AttemptFailed as failure:
             status, reason, error = "failed", failure.failure, failure.message
         except PromptError as exc:
@@ -354,7 +355,13 @@ class Runner:
             await asyncio.gather(*(pump.stop() for pump in pumps))
             span.set_attribute("status", status)
             span.end()
-        return StepResult(step_id, status, reason, stop_reason, error, metrics, None, spool)
+        data = conversation.data if conversation is not None else None
+        if conversation is not None and conversation.result_text is not None:
+            # The step's answer is not all it streamed (e.g. an extraction that was re-asked).
+            spool.close()
+            spool = TextSpool(self.run_dir / "spool")
+            spool.append(conversation.result_text)
+        return StepResult(step_id, status, reason, stop_reason, error, metrics, data, spool)
 
     def _start_handlers(self, options: Any, context: StepContext) -> list[HandlerPump]:
         names = getattr(options, "stream_handler", ("console",)) or ()
@@ -398,6 +405,11 @@ class Conversation:
         self.messages: list[dict[str, Any]] = [{"role": "user", "content": user_text}]
         self.policy = RetryPolicy.from_config(getattr(options, "retry_config", None))
         self.turn = 0
+        # Step types that need the answer's text in memory (sessions, extraction) set this.
+        self.keep_text = False
+        self.data: Any = None  # the step's structured result, if its type makes one
+        self.result_text: str | None = None  # the step's answer, when it differs from what streamed
+        self.system_suffix = ""  # instructions a step type adds to the system prompt
 
     def request(self, **extra: Any) -> dict[str, Any]:
         options = self.options
@@ -411,6 +423,7 @@ class Conversation:
             for part in (
                 getattr(options, "system_prompt", None),
                 getattr(options, "append_system_prompt", None),
+                self.system_suffix,
             )
             if part
         )
@@ -427,17 +440,27 @@ class Conversation:
         """Model turn -> tool calls -> results -> next turn, until the model is done or `max_turns`."""
         tools = self.toolbox()
         if tools is None:
-            return await self.model_turn(self.request())
+            return self._answered(await self.model_turn(self.request()))
         max_turns = getattr(self.options, "max_turns", None) or DEFAULT_MAX_TURNS
         definitions = tools.definitions()
         while True:
             reply = await self.model_turn(self.request(tools=definitions))
             if reply.stop_reason != "tool_use" or not reply.tool_calls:
-                return reply
+                return self._answered(reply)
             self.messages.append({"role": "assistant", "content": reply.content})
             self.messages.append({"role": "user", "content": await self.run_tools(tools, reply)})
             if self.turn >= max_turns:
                 return ModelReply("max_turns", reply.model, reply.content, reply.tool_calls)
+
+    def _answered(self, reply: ModelReply) -> ModelReply:
+        """Keep the final answer in the conversation when someone will send it back later."""
+        if self.keep_text and reply.content:
+            self.messages.append({"role": "assistant", "content": reply.content})
+        return reply
+
+    @staticmethod
+    def answer_text(reply: ModelReply) -> str:
+        return "".join(block.get("text", "") for block in reply.content if block.get("type") == "text")
 
     def toolbox(self) -> ToolBox | None:
         allowed = tuple(getattr(self.options, "allowed_tools", ()) or ())
@@ -527,7 +550,7 @@ class Conversation:
             spool=self.spool,
             meter=meter,
             streaming=streaming,
-            keep_text=bool(request.get("tools")),
+            keep_text=self.keep_text or bool(request.get("tools")),
             separator=separator,
         )
         if not idle:

@@ -131,6 +131,9 @@ def _previous_response(part: Any, scope: Scope) -> str:
 
 
 def _session_context(part: Any, scope: Scope) -> str:
-    raise PromptError(
-        f"session_context {part.session_name!r}: sessions are not available in this version of the runner"
-    )
+    from engine.sessions import SessionError, session_transcript
+
+    try:
+        return session_transcript(scope.workspace or Path("."), part.session_name, part.include_last_n)
+    except SessionError as exc:
+        raise PromptError(str(exc)) from exc

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from engine.steps.batch import run_batch_step
 from engine.steps.claude import run_claude_step
+from engine.steps.extract import run_extract_step
 from engine.steps.parallel import run_parallel_step
+from engine.steps.session import run_session_step
 
 if TYPE_CHECKING:
     from engine.runner import Runner, StepResult
@@ -23,11 +25,10 @@ EXECUTORS: dict[str, Executor] = {
     "claude_robust": run_claude_step,
     "parallel_claude": run_parallel_step,
     "claude_batch": run_batch_step,
+    "claude_session": run_session_step,
+    "claude_extract": run_extract_step,
 }
 
 
 def executor_for(step_type: str) -> Executor:
-    try:
-        return EXECUTORS[step_type]
-    except KeyError:
-        raise NotImplementedError(f"step type {step_type!r} cannot run yet in this version") from None
+    return EXECUTORS[step_type]
