@@ -13,10 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import ROOT, median, report
 
-from bench.common import ROOT, median, report  # noqa: E402
-from engine.workflow import load_workflow  # noqa: E402
+from engine.workflow import load_workflow
 
 STEPS = 1000
 RUNS = 9
