@@ -420,16 +420,15 @@ async def _send_units(
     loop = asyncio.get_running_loop()
     sent = start
     while sent < stop:
-        now = loop.time()
-        if now < first_at:
-            due = sent
-        elif interval:
-            due = min(stop, start + int((now - first_at) / interval) + 1)
+        delay = first_at + (sent - start) * interval - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if interval:
+            # The unit slept for is due; so is any later one whose time passed (a late wake-up catches up).
+            overdue = start + int((loop.time() - first_at) / interval) + 1
+            due = min(stop, max(sent + 1, overdue))
         else:
             due = min(stop, sent + UNTHROTTLED_BATCH)
-        if due <= sent:
-            await asyncio.sleep(first_at + (sent - start) * interval - now)
-            continue
         await response.write(units[sent] if due == sent + 1 else b"".join(units[sent:due]))
         sent = due
         exchange.output_tokens = sent

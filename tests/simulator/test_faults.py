@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import anthropic
 import httpx2
@@ -223,3 +224,9 @@ def test_bad_scenarios_give_one_line_errors(text: str, message: str):
         Scenario.from_yaml(text, source="demo.yaml")
     assert message in str(caught.value) and str(caught.value).startswith("demo.yaml: ")
     assert "\n" not in str(caught.value)
+
+
+def test_the_example_scenario_loads():
+    example = Path(__file__).resolve().parents[2] / "engine" / "simulator" / "examples" / "faults.yaml"
+    scenario = Scenario.load(example)
+    assert scenario.tokens_per_second == 60 and len(scenario.rules) == 10
