@@ -74,17 +74,19 @@ class DashboardApp(App[int]):
     CSS_PATH = "../styles/dashboard.tcss"
     TITLE = "pipeline"
     ALLOW_IN_MAXIMIZED_VIEW = "RunHeader, #footer-bar"
+    # Below 100 columns the screen gets `-narrow`: the stylesheet drops what is least needed.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("x", "interrupt_step", "Stop step", tooltip="Interrupt the selected step"),
+        Binding("x", "interrupt_step", "Stop", tooltip="Interrupt the selected step"),
         Binding("X", "interrupt_all", "Stop all", key_display="X",
                 tooltip="Interrupt every running step (asks first)"),
         Binding("m", "maximize_pane", "Max", tooltip="Maximize or restore the selected pane"),
-        Binding("n", "cycle_pane(1)", "Next", tooltip="Select the next pane"),
+        Binding("n", "cycle_pane(1)", "Next", show=False, tooltip="Select the next pane"),
         Binding("p", "cycle_pane(-1)", "Prev", show=False, tooltip="Select the previous pane"),
         Binding("r", "toggle_rendered", "Raw/MD", show=False,
                 tooltip="Show a finished answer as Markdown or as the raw stream"),
-        Binding("c", "copy_pane", "Copy", tooltip="Copy the selected pane's text"),
+        Binding("c", "copy_pane", "Copy", show=False, tooltip="Copy the selected pane's text"),
         Binding("e", "toggle_stop_on_error", "Stop-on-err", show=False,
                 tooltip="Interrupt everything the moment a step fails"),
         Binding("o", "show_run_folder", "Folder", show=False, tooltip="Show (and copy) the run folder path"),
@@ -145,7 +147,8 @@ class DashboardApp(App[int]):
                 yield self.waiting
                 yield self.grid
         with Horizontal(id="footer-bar"):
-            yield Footer()
+            # The palette is listed in the help (`?`); its hint would crowd out the run's own keys.
+            yield Footer(show_command_palette=False)
             yield self.gauges
 
     def on_mount(self) -> None:
@@ -239,6 +242,7 @@ class DashboardApp(App[int]):
         while len(self.panes) >= MAX_PANES and finished:
             self._close_pane(finished.pop(0))
         pane = StepPane(step.step_id, LivePane(step.transcript))
+        pane.set_class(step.step_id == self.selected, "-selected")
         self.panes[step.step_id] = pane
         self.grid.mount(pane)
         self.grid.fit_panes()
@@ -272,7 +276,7 @@ class DashboardApp(App[int]):
         step = self.state.steps[pane.step_id]
         tokens_in, tokens_out, cost = self.state.figures(step)
         mark = "› " if pane.step_id == self.selected else ""
-        title = f"{mark}{step.icon} {step.step_id} · {step.activity(now)}"
+        title = f"{mark}{step.icon} {step.name} · {step.activity(now)}"
         subtitle = (f"{seconds(step.duration_s(now))} · {tokens(tokens_in)}/{tokens(tokens_out)} tok"
                     f" · {money(cost)}")
         if step.retries:
@@ -311,6 +315,7 @@ class DashboardApp(App[int]):
         tree.relabel(self.state, step_id, now, step_id)
         for sid in (previous, step_id):
             if sid in self.panes:
+                self.panes[sid].set_class(sid == step_id, "-selected")
                 self._title_pane(self.panes[sid], now)
         if move_cursor:
             tree.select_step(step_id)

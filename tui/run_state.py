@@ -80,6 +80,11 @@ class StepState:
     children: list[str] = field(default_factory=list)
 
     @property
+    def name(self) -> str:
+        """The step's name; a task or item is named without its parent's (the tree shows that)."""
+        return self.step_id.removeprefix(f"{self.parent_id}.") if self.parent_id else self.step_id
+
+    @property
     def running(self) -> bool:
         return self.status == "running"
 
@@ -304,8 +309,7 @@ class RunState:
 
 
 def _short_input(data: dict[str, object]) -> str:
-    text = json.dumps(data, ensure_ascii=False, separators=(", ", "="))
-    text = text[1:-1] if text.startswith("{") else text
+    text = ", ".join(f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in data.items())
     return text if len(text) <= TOOL_INPUT_CHARS else text[: TOOL_INPUT_CHARS - 1] + "…"
 
 

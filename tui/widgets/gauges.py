@@ -15,7 +15,8 @@ class Gauges(Label):
     def show(self, in_flight: int, limit: int | None, retries: int, tokens_per_s: float,
              stop_on_error: bool) -> None:
         streams = f"{in_flight}/{limit}" if limit else str(in_flight)
-        text = (f"streams {streams} · retries {retries} · {tokens_per_s:,.0f} tok/s"
-                f" · stop-on-error {'on' if stop_on_error else 'off'}")
+        text = f"streams {streams} · retries {retries} · {tokens_per_s:,.0f} tok/s"
+        if stop_on_error:
+            text += " · stop on error"
         if str(self.content) != text:
             self.update(text)

@@ -22,23 +22,27 @@ class RunHeader(Horizontal):
         super().__init__()
         self.title_label = Label(id="run-title")
         self.figures_label = Label(id="run-figures")
+        self.budget_label = Label(id="run-budget")
         self.badge_label = Label(id="run-badge")
 
     def compose(self) -> ComposeResult:
         yield self.title_label
         yield self.figures_label
+        yield self.budget_label
         yield self.badge_label
 
     def show(self, state: RunState) -> None:
         title = f" {state.workflow or 'pipeline'} · {_status_words(state)}"
         tokens_in, tokens_out, cost = state.totals()
-        figures = [seconds(state.elapsed_s()), f"in {tokens(tokens_in)} · out {tokens(tokens_out)}",
-                   money(cost)]
+        traffic = f"{tokens(tokens_in)} in / {tokens(tokens_out)} out"
+        figures = [seconds(state.elapsed_s()), traffic, money(cost)]
+        budget = ""
         if state.budget_usd:
-            figures.append(f"budget {100 * cost / state.budget_usd:.0f}% of {money(state.budget_usd)}")
+            budget = f"· {100 * cost / state.budget_usd:.0f}% of {money(state.budget_usd)} budget "
         badge = {None: "", True: " SIMULATED ", False: " LIVE "}[state.simulated]
         _set(self.title_label, title)
         _set(self.figures_label, " · ".join(figures) + " ")
+        _set(self.budget_label, budget)
         _set(self.badge_label, badge)
         self.set_class(state.simulated is True, "-simulated")
         self.set_class(state.simulated is False, "-live")

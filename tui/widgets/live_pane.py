@@ -169,5 +169,5 @@ class LivePane(Widget, can_focus=True):
         thumb_top = (height - thumb_size) * self.top // max(1, rows - height)
         on_thumb = thumb_top <= y < thumb_top + thumb_size
         name = "scrollbar-thumb" if on_thumb else "scrollbar"
-        return Strip([Segment("┃" if on_thumb else "│", self._style(name))])
+        return Strip([Segment("┃" if on_thumb else " ", self._style(name))])
 

@@ -84,12 +84,11 @@ def _status_styles(theme: dict[str, str]) -> dict[str, str]:
 
 
 def _label(state: RunState, step: StepState, now: float, selected: bool, styles: dict[str, str]) -> Text:
-    name = step.step_id.rsplit(".", 1)[-1] if step.parent_id else step.step_id
     tokens_in, tokens_out, cost = state.figures(step)
     text = Text.assemble(
         (SELECTED_MARK if selected else " ", "bold"),
         (f"{step.icon} ", styles.get(step.status, "")),
-        (name, "bold" if selected else ""),
+        (step.name, "bold" if selected else ""),
         "  ",
         (step.activity(now), "dim" if step.status == "queued" else ""),
     )
