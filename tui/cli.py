@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="dashboard: interrupt everything the moment a step fails (key e toggles it)")
     run.add_argument("--theme", choices=("dark", "light"), default=None,
                      help="dashboard theme (default: $PIPELINE_THEME, else dark)")
+    run.add_argument("--ttft-ms", type=float, default=None,
+                     help="simulator only: time to first token (default: the scenario's, else 300)")
+    run.add_argument("--tokens-per-second", type=float, default=None,
+                     help="simulator only: pace, 0 = as fast as possible (default: the scenario's, else 80)")
     run.set_defaults(handler="tui.commands.run:main")
     return parser
 

@@ -73,10 +73,10 @@ class EngineRun:
 
 def run_dashboard(workflow: Any, args: Any, scenario: Path | None) -> int:
     from tui.app import DashboardApp
-    from tui.commands.run import _simulator_config
+    from tui.commands.run import simulator_config
 
     try:
-        sim_config = _simulator_config(scenario) if args.provider != "anthropic" else None
+        sim_config = simulator_config(args, scenario) if args.provider != "anthropic" else None
     except Exception as exc:  # a broken scenario file is a user mistake: one line, no traceback
         print(f"pipeline: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,20 +18,28 @@ from engine.handlers.base import StepContext, StreamHandler
 
 
 def import_callable(spec: str) -> Callable[..., Any]:
-    """Resolve `"package.module:function"`; raises ValueError with a clear message."""
+    """Resolve `"package.module:function"`, also from the current directory (where a user keeps their
+    callbacks beside the workflow); raises ValueError with a clear one-line message."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"callback {spec!r} must look like 'package.module:function'")
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.append(cwd)
     try:
         target: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"callback {spec!r}: cannot import module {module_name!r} ({exc})") from exc
+    except (Exception, SystemExit) as exc:
+        raise ValueError(f"{spec!r} cannot be imported: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if added:
+            sys.path.remove(cwd)
     for part in attr.split("."):
         target = getattr(target, part, None)
         if target is None:
-            raise ValueError(f"callback {spec!r}: module {module_name!r} has no {attr!r}")
+            raise ValueError(f"{spec!r}: module {module_name!r} has no function {attr!r}")
     if not callable(target):
-        raise ValueError(f"callback {spec!r} is not callable")
+        raise ValueError(f"{spec!r}: {attr!r} is not a function")
     return target
 
 

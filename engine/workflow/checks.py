@@ -6,10 +6,8 @@ reject something else in the same file and all problems are reported at once.
 from __future__ import annotations
 
 import ast
-import importlib
 import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -362,21 +360,13 @@ class WorkflowChecks:
     def _import_problem(self, reference: str) -> str | None:
         """Why `module:function` cannot be imported (None when it can); each reference is tried once."""
         if reference not in self.callbacks_checked:
-            module_name, function_name = reference.split(":")
-            problem = None
-            added = os.getcwd() not in sys.path
-            if added:
-                sys.path.insert(0, os.getcwd())
+            from engine.handlers.callback import import_callable  # imports user code: only when named
+
             try:
-                module = importlib.import_module(module_name)
-                if not callable(getattr(module, function_name, None)):
-                    problem = f"'{reference}': module '{module_name}' has no function '{function_name}'"
-            except (Exception, SystemExit) as error:
-                problem = f"'{reference}' cannot be imported: {type(error).__name__}: {error}"
-            finally:
-                if added:
-                    sys.path.remove(os.getcwd())
-            self.callbacks_checked[reference] = problem
+                import_callable(reference)
+                self.callbacks_checked[reference] = None
+            except ValueError as error:
+                self.callbacks_checked[reference] = str(error)
         return self.callbacks_checked[reference]
 
     def _extraction(self, config: Any) -> None:

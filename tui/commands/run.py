@@ -44,10 +44,24 @@ def main(args: Any) -> int:
     return asyncio.run(run_in_console(loaded.workflow, args, scenario))
 
 
-def _simulator_config(scenario: Path | None) -> Any:
+# Without a scenario that sets the pace, the simulator answers like the real API feels.
+SIMULATED_TTFT_MS = 300.0
+SIMULATED_TOKENS_PER_SECOND = 80.0
+
+
+def simulator_config(args: Any, scenario_path: Path | None) -> Any:
+    """The simulator's set-up for a run: the scenario, and the pace from the flags, the scenario or
+    the defaults above (in that order)."""
     from engine.simulator import Scenario, SimulatorConfig
 
-    return SimulatorConfig(scenario=Scenario.load(scenario) if scenario else None)
+    scenario = Scenario.load(scenario_path) if scenario_path else None
+    ttft = args.ttft_ms
+    if ttft is None and (scenario is None or scenario.ttft_ms is None):
+        ttft = SIMULATED_TTFT_MS
+    pace = args.tokens_per_second
+    if pace is None and (scenario is None or scenario.tokens_per_second is None):
+        pace = SIMULATED_TOKENS_PER_SECOND
+    return SimulatorConfig(scenario=scenario, ttft_ms=ttft, tokens_per_second=pace)
 
 
 async def run_in_console(workflow: Any, args: Any, scenario: Path | None) -> int:
@@ -57,7 +71,7 @@ async def run_in_console(workflow: Any, args: Any, scenario: Path | None) -> int
 
     writer = ConsoleWriter(sys.stdout)
     try:
-        sim_config = _simulator_config(scenario) if args.provider != "anthropic" else None
+        sim_config = simulator_config(args, scenario) if args.provider != "anthropic" else None
     except Exception as exc:  # a broken scenario file is a user mistake: one line, no traceback
         print(f"pipeline: {exc}", file=sys.stderr)
         return EXIT_INVALID
