@@ -213,22 +213,38 @@ class RunState:
         """Fold a batch of events in; returns the ids of the steps that changed, in the order they did."""
         changed: dict[str, None] = {}
         now = self.clock()
+        # Consecutive deltas of a step are joined and appended once: the per-token work here is a list append.
+        pending: dict[str, list[str]] = {}
         for event in events:
             kind = type(event)
             if kind is TextDelta:
-                step = self.steps.get(event.step_id) or self.step(event.step_id)
-                step.transcript.append(Kind.TEXT, event.text)
-                step.deltas_in_call += 1
-                self.output_tokens_seen += 1
-                changed[event.step_id] = None
-            elif kind is ThinkingDelta:
+                parts = pending.get(event.step_id)
+                if parts is None:
+                    pending[event.step_id] = [event.text]
+                else:
+                    parts.append(event.text)
+                continue
+            step_id = getattr(event, "step_id", None)
+            if step_id in pending:
+                self._append_text(step_id, pending.pop(step_id))
+                changed[step_id] = None
+            if kind is ThinkingDelta:
                 self.step(event.step_id).transcript.append(Kind.THINKING, event.text)
                 changed[event.step_id] = None
             else:
                 step_id = self._apply_one(event, now)
                 if step_id is not None:
                     changed[step_id] = None
+        for step_id, parts in pending.items():
+            self._append_text(step_id, parts)
+            changed[step_id] = None
         return changed
+
+    def _append_text(self, step_id: str, parts: list[str]) -> None:
+        step = self.steps.get(step_id) or self.step(step_id)
+        step.transcript.append(Kind.TEXT, "".join(parts))
+        step.deltas_in_call += len(parts)
+        self.output_tokens_seen += len(parts)
 
     def _apply_one(self, event: Event, now: float) -> str | None:
         if isinstance(event, RunStarted):
@@ -248,6 +264,9 @@ class RunState:
             step.status, step.phase, step.started_at = "running", "starting", now
             if event.parent_id is not None and step.parent_id is None:
                 self._adopt(step, event.parent_id)
+            # A parallel or batch step names its tasks up front: they show as queued until a slot frees.
+            for task_id in event.tasks:
+                self.step(task_id, step.step_id)
         elif isinstance(event, StepPhase):
             step.phase, step.phase_detail = event.phase, event.detail
         elif isinstance(event, TurnStarted):

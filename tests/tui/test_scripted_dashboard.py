@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.events import RunFinished, TextDelta
+from engine.events import RunFinished, StepStarted, TextDelta
 from tests.tui.conftest import screen_text, scripted_app, settle
 from tests.tui.scripted import (
     ESSAY,
@@ -129,3 +129,16 @@ def finished_step(step_id: str) -> list:
 def run_finished(status: str) -> RunFinished:
     return RunFinished("run", status, "", 0.01, 3.0)
 
+
+
+async def test_tasks_named_up_front_show_as_queued_beneath_their_step():
+    events = [run_started("defs"),
+              StepStarted("defs", "claude_batch", "", None, ("defs.item1", "defs.item2", "defs.item3")),
+              *streaming("defs.item1", "latency is delay", parent="defs")]
+    app, _ = scripted_app(events)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        node = app.step_tree.nodes_by_step["defs"]
+        assert [child.data for child in node.children] == ["defs.item1", "defs.item2", "defs.item3"]
+        assert [app.state.steps[c].activity(0) for c in ("defs.item2", "defs.item3")] == ["queued", "queued"]
+        assert list(app.panes) == ["defs.item1"]
