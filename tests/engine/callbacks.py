@@ -31,3 +31,7 @@ def slow(chunks: list[str], context: dict[str, Any]) -> None:
 
 def done(result: dict[str, Any], context: dict[str, Any]) -> None:
     completions.append((result, context))
+
+
+def stuck_on_complete(result: dict[str, Any], context: dict[str, Any]) -> None:
+    time.sleep(60)  # a handler that will not finish: only a forced quit ends the run

@@ -17,17 +17,22 @@ from tests.engine.conftest import workflow
 SECRET = "sk-ant-api03-THIS-KEY-MUST-NEVER-BE-WRITTEN"
 
 
-def write_workflow(tmp_path: Path, tokens: int = 3000) -> Path:
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_workflow(
+    tmp_path: Path, tokens: int = 3000, handlers: str = "[console, file]", options: str = ""
+) -> Path:
     (tmp_path / "long.scenario.yaml").write_text(
         f"tokens_per_second: 200\nrules:\n  - answer_tokens: {tokens}\n", encoding="utf-8"
     )
     path = tmp_path / "long.yaml"
     path.write_text(
         workflow(
-            """
+            f"""
     - name: essay
       type: claude
-      claude_options: {stream_handler: [console, file]}
+      claude_options: {{stream_handler: {handlers}{options}}}
       prompt: "Write a long essay about lighthouses"
     - name: after
       type: claude
@@ -41,7 +46,7 @@ def write_workflow(tmp_path: Path, tokens: int = 3000) -> Path:
 
 
 def start_run(tmp_path: Path, path: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "ANTHROPIC_API_KEY": SECRET, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "ANTHROPIC_API_KEY": SECRET, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "tui.cli", "run", str(path), "--no-tui", "--provider", "simulator"],
         cwd=tmp_path,
@@ -103,3 +108,30 @@ def test_a_completed_run_has_a_summary_and_exit_code_zero(tmp_path):
     assert record["status"] == "succeeded"
     assert {s["status"] for s in record["steps"].values()} == {"succeeded"}
     assert record["steps"]["essay"]["metrics"]["output_tokens"] > 0
+
+
+def test_a_second_ctrl_c_forces_the_quit_and_still_leaves_a_consistent_record(tmp_path):
+    path = write_workflow(
+        tmp_path,
+        handlers="[file, callback]",
+        options=", stream_handler_opts: {callback: {callback: 'tests.engine.callbacks:record', "
+        "on_complete: 'tests.engine.callbacks:stuck_on_complete'}}",
+    )
+    process = start_run(tmp_path, path)
+    try:
+        run_dir = wait_for_stream(tmp_path)
+        process.send_signal(signal.SIGINT)
+        time.sleep(1.0)
+        # The first press stops the step cleanly, which waits for its handlers: one of them hangs.
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert record["status"] == "interrupted"
+    assert "forced" in record["reason"]
+    assert record["steps"]["essay"]["status"] == "interrupted"
+    assert record["steps"]["after"]["status"] == "skipped"
