@@ -31,12 +31,18 @@ class _PendingText:
 
 
 class Inbox:
-    """A subscriber's queue. `deliver` is called by the bus; `drain` by the subscriber's own task."""
+    """A subscriber's queue. `deliver` is called by the bus; `drain` by the subscriber's own task.
 
-    def __init__(self, coalesce_after: int = 10_000) -> None:
+    `latency` > 0 lets events gather for that long before the subscriber is woken: one wake-up per
+    batch instead of one per token, for subscribers that need not react within milliseconds.
+    """
+
+    def __init__(self, coalesce_after: int = 10_000, latency: float = 0.0) -> None:
         self._items: deque[Event | _PendingText] = deque()
         self._wake = asyncio.Event()
         self._coalesce_after = coalesce_after
+        self._latency = latency
+        self._timer: asyncio.TimerHandle | None = None
         self.closed = False
 
     def deliver(self, event: Event) -> None:
@@ -51,11 +57,22 @@ class Inbox:
                 items[-1].parts.append(event.text)
                 return
         items.append(event)
-        if not self._wake.is_set():
+        if self._wake.is_set() or self._timer is not None:
+            return
+        if self._latency:
+            self._timer = asyncio.get_running_loop().call_later(self._latency, self._ring)
+        else:
             self._wake.set()
+
+    def _ring(self) -> None:
+        self._timer = None
+        self._wake.set()
 
     def close(self) -> None:
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._wake.set()
 
     async def wait(self, timeout: float | None = None) -> None:

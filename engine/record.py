@@ -34,6 +34,7 @@ from engine.events import (
 )
 
 SNAPSHOT_EVERY_S = 1.0
+RECORD_LATENCY_S = 0.1
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
@@ -51,7 +52,8 @@ class RunRecorder:
 
     def __init__(self, run_dir: Path, workflow_file: str | None = None) -> None:
         self.run_dir = run_dir
-        self.inbox = Inbox()
+        # The record is for people and crash recovery, not for milliseconds: batch its wake-ups.
+        self.inbox = Inbox(latency=RECORD_LATENCY_S)
         self.state: dict[str, Any] = {
             "run_id": run_dir.name,
             "workflow": None,
