@@ -107,18 +107,27 @@ async def bash(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
     timeout = min(float(args.get("timeout_s", ctx.bash_timeout_s)), ctx.bash_timeout_s)
     output = CappedOutput(max(ctx.output_cap_bytes - NOTE_ROOM, 0))
     loop = asyncio.get_running_loop()
-    transport, shell = await loop.subprocess_exec(
-        lambda: _Shell(output),
-        "/bin/sh",
-        "-c",
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=ctx.sandbox.root,
-        env=_environment(),
-        start_new_session=True,
+    starting = asyncio.ensure_future(
+        loop.subprocess_exec(
+            lambda: _Shell(output),
+            "/bin/sh",
+            "-c",
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=ctx.sandbox.root,
+            env=_environment(),
+            start_new_session=True,
+        )
     )
+    try:
+        transport, shell = await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        # Cancelled while starting: asyncio would kill only the shell and leave what it already spawned,
+        # so let the start finish and kill the whole group then.
+        starting.add_done_callback(_stop_started)
+        raise
     group = transport.get_pid()  # start_new_session: the shell leads a new group with its pid as id
     try:
         done, _ = await asyncio.wait({shell.exited}, timeout=timeout)
@@ -149,6 +158,14 @@ def _environment() -> dict[str, str]:
     # No terminal is attached: ask programs for plain output without colours or pagers.
     env.update(TERM="dumb", PAGER="cat", GIT_PAGER="cat")
     return env
+
+
+def _stop_started(starting: asyncio.Future[tuple[asyncio.SubprocessTransport, _Shell]]) -> None:
+    if starting.cancelled() or starting.exception() is not None:
+        return
+    transport, _ = starting.result()
+    _kill_group(transport.get_pid())
+    transport.close()
 
 
 def _kill_group(group: int) -> None:
