@@ -1,4 +1,4 @@
-"""The four shared pipeline_ex examples run on the simulator, their `gemini` steps turned into `claude` steps."""
+"""The four shared pipeline_ex examples run on the simulator, their `gemini` steps made `claude` steps."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "pipeline_ex"
 EXAMPLES = sorted(SEEDS.glob("*.yaml")) if SEEDS.is_dir() else []
