@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.workflow.compat import DOTTED_NAME, QUOTED_TEXT
-from engine.workflow.model import HANDLER_NAMES
 from engine.workflow.normalize import Normalized
 from engine.workflow.report import Report
+from engine.workflow.rules import CALLABLE_PATTERN, HANDLER_NAMES
 from engine.workflow.sourced import Src, SrcList
 from engine.workflow.suggest import closest, did_you_mean
 from engine.workflow.yaml_source import RawPath, YamlDocument
 
-_TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-_CALLABLE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+# As text, compiled by `re` on first use: most files never need it.
+_TEMPLATE = r"\{\{\s*(.*?)\s*\}\}"
 # What the engine's templating resolves after steps.NAME (output/response/result are its aliases).
 _STEP_ATTRIBUTES = ("text", "data", "status", "reason", "output", "response", "result")
 _PROMPT_REQUIRED = {"claude", "claude_smart", "claude_session", "claude_extract", "claude_robust"}
@@ -55,10 +55,14 @@ class WorkflowChecks:
                 self.step_index[seen.name] = seen.index
         variables = self.workflow.get("vars")
         self.var_names = set(variables) if isinstance(variables, dict) else set()
-        self.sessions = {
-            step["session_config"].get("session_name")
+        configs = [
+            step["session_config"]
             for step in self._steps()
             if step.get("type") == "claude_session" and isinstance(step.get("session_config"), dict)
+        ]
+        # Only text can name a session; any other value is the schema's to report (and may not be hashable).
+        self.sessions = {
+            config["session_name"] for config in configs if isinstance(config.get("session_name"), str)
         }
         self.callbacks_checked: dict[str, str | None] = {}
         self.workspace_dir = self.workflow.get("workspace_dir", "./workspace")
@@ -195,7 +199,7 @@ class WorkflowChecks:
             for position, value in enumerate(raw):
                 self._templates(value, (*path, position), index, item_allowed=item_allowed)
         elif isinstance(raw, str) and "{{" in raw:
-            for match in _TEMPLATE.finditer(raw):
+            for match in re.finditer(_TEMPLATE, raw):
                 self._template(match.group(0), match.group(1), path, index, item_allowed)
 
     def _template(
@@ -250,8 +254,8 @@ class WorkflowChecks:
         except SyntaxError as error:
             self.report.at_value(path, f"not a valid condition: {error.msg}")
             return
-        unquoted = QUOTED_TEXT.sub("''", condition)
-        for match in DOTTED_NAME.finditer(unquoted):
+        unquoted = re.sub(QUOTED_TEXT, "''", condition)
+        for match in re.finditer(DOTTED_NAME, unquoted):
             head, rest = match.group(1), match.group(2).split(".")[1:]
             if head == "steps":
                 self._step_reference(rest[0], index, path, f"steps.{rest[0]}")
@@ -352,7 +356,7 @@ class WorkflowChecks:
             return
         for key in ("callback", "on_complete"):
             reference = callback_options.get(key)
-            if isinstance(reference, str) and _CALLABLE.fullmatch(reference):
+            if isinstance(reference, str) and re.fullmatch(CALLABLE_PATTERN, reference):
                 problem = self._import_problem(reference)
                 if problem:
                     self.report.at_value(callback_options.origin(key), problem)

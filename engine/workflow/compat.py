@@ -120,8 +120,9 @@ def ignored_message(key: str, reason: str) -> str:
     return f"'{key}' (a pipeline_ex option) has no effect here and is ignored: {reason}"
 
 
-DOTTED_NAME = re.compile(r"(?<![\w.])([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*)+)")
-QUOTED_TEXT = re.compile(r"'[^']*'|\"[^\"]*\"")
+# Patterns as text: `re` compiles (and caches) them on first use, so files without conditions never pay.
+DOTTED_NAME = r"(?<![\w.])([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*)+)"
+QUOTED_TEXT = r"'[^']*'|\"[^\"]*\""
 
 
 def map_condition(condition: str, earlier_steps: Collection[str]) -> str:
@@ -135,9 +136,9 @@ def map_condition(condition: str, earlier_steps: Collection[str]) -> str:
         return match.group(0)
 
     pieces, last = [], 0
-    for quoted in QUOTED_TEXT.finditer(condition):
-        pieces.append(DOTTED_NAME.sub(rewrite, condition[last : quoted.start()]))
+    for quoted in re.finditer(QUOTED_TEXT, condition):
+        pieces.append(re.sub(DOTTED_NAME, rewrite, condition[last : quoted.start()]))
         pieces.append(quoted.group(0))
         last = quoted.end()
-    pieces.append(DOTTED_NAME.sub(rewrite, condition[last:]))
+    pieces.append(re.sub(DOTTED_NAME, rewrite, condition[last:]))
     return "".join(pieces)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, order=True)
-class Diagnostic:
+# NamedTuples rather than dataclasses here and in the modules `pipeline validate` imports: the same
+# fields, order and immutability, but a dataclass compiles its methods when its module is imported,
+# which costs about ten times as much, and that start-up is measured (bench/bench_validate.py).
+class Diagnostic(NamedTuple):
     """A problem at `file:line:col` (1-based; 0 when it concerns the whole file) and key path."""
 
     file: str

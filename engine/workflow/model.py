@@ -5,14 +5,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from engine.workflow import rules
 from engine.workflow.presets import DEFAULT_MODEL, PresetName
+from engine.workflow.rules import RETRY_REASONS, keyed_handler_options
 
 HandlerName = Literal["console", "file", "buffer", "callback"]
 ToolName = Literal["Read", "Write", "Edit", "Glob", "Grep", "LS", "Bash"]
@@ -21,67 +22,18 @@ RetryReason = Literal[
 ]
 Backoff = Literal["exponential", "linear", "fixed"]
 
-HANDLER_NAMES: tuple[str, ...] = ("console", "file", "buffer", "callback")
-RETRY_REASONS: tuple[str, ...] = (
-    "rate_limit",
-    "overloaded",
-    "server_error",
-    "timeout",
-    "connection",
-    "incomplete_stream",
-)
-
-_NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
-_CALLABLE_PATTERN = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
-
 
 class FrozenModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
-def _one_or_many(value: Any) -> Any:
-    """A single string where a list is expected means a one-item list."""
-    return [value] if isinstance(value, str) else value
-
-
-def _regex(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        raise ValueError(f"not a valid regular expression: {error.msg} at position {error.pos}") from None
-    return pattern
-
-
-def _name(value: str) -> str:
-    if not _NAME_PATTERN.fullmatch(value):
-        raise ValueError(
-            f"'{value}' is not a valid name: use letters, digits, '_' and '-' "
-            "(names appear in {{steps.NAME.text}})"
-        )
-    return value
-
-
-def _callable_ref(value: str) -> str:
-    if not _CALLABLE_PATTERN.fullmatch(value):
-        raise ValueError(f"'{value}' is not a 'package.module:function' reference")
-    return value
-
-
-def _no_repeats(values: tuple[str, ...]) -> tuple[str, ...]:
-    for index, value in enumerate(values):
-        if value in values[:index]:
-            raise ValueError(f"'{value}' is listed twice")
-    return values
-
-
-Name = Annotated[str, AfterValidator(_name)]
-CallableRef = Annotated[str, AfterValidator(_callable_ref)]
+Name = Annotated[str, AfterValidator(rules.name)]
+CallableRef = Annotated[str, AfterValidator(rules.callable_ref)]
 
 
 def one_or_many(item: Any) -> BeforeValidator:
     """Accepts one `item` where a list of them is expected."""
-    return BeforeValidator(_one_or_many, json_schema_input_type=item | list[item])
-
+    return BeforeValidator(rules.one_or_many, json_schema_input_type=item | list[item])
 
 
 class RetryConfig(FrozenModel):
@@ -90,17 +42,11 @@ class RetryConfig(FrozenModel):
     max_retries: int = Field(3, ge=0, le=100, description="Retries after the first attempt.")
     backoff: Backoff = Field("exponential", description="How the delay grows between attempts.")
     base_delay_ms: int = Field(1000, ge=0, description="Delay before the first retry, in ms.")
-    max_delay_ms: int = Field(30000, ge=0, description="Upper bound of any delay, in ms.")
+    max_delay_ms: Annotated[int, AfterValidator(rules.max_not_below_base)] = Field(
+        30000, ge=0, description="Upper bound of any delay, in ms."
+    )
     jitter: bool = Field(True, description="Randomise delays so parallel retries do not align.")
     retry_on: tuple[RetryReason, ...] = Field(RETRY_REASONS, description="Failures that are retried.")
-
-    @field_validator("max_delay_ms")
-    @classmethod
-    def _max_not_below_base(cls, value: int, info: Any) -> int:
-        base = info.data.get("base_delay_ms")
-        if base is not None and value < base:
-            raise ValueError(f"max_delay_ms {value} is below base_delay_ms {base}")
-        return value
 
 
 class ConsoleHandlerOptions(FrozenModel):
@@ -163,26 +109,6 @@ class FlatStreamHandlerOptions(ConsoleHandlerOptions, FileHandlerOptions, Callba
     """Options given without handler names: each applies to every handler that knows it."""
 
 
-def is_keyed_by_handler(options: dict[str, Any]) -> bool:
-    """`{file: {...}}` rather than `{path: ...}`; `callback` is both a handler and an option name."""
-    return all(key in HANDLER_NAMES and isinstance(value, dict | None) for key, value in options.items())
-
-
-def keyed_handler_options(value: Any) -> Any:
-    """Flat options (`{path: x}`) become keyed ones (`{file: {path: x}}`); keyed ones pass through."""
-    # `callback` is both a handler name and that handler's option: `{callback: "mod:fn"}` is flat.
-    if not isinstance(value, dict) or all(
-        key in HANDLER_NAMES and isinstance(option, dict) for key, option in value.items()
-    ):
-        return value
-    keyed: dict[str, dict[str, Any]] = {}
-    for key, option in value.items():
-        for handler, model in HANDLER_OPTION_MODELS.items():
-            if key in model.model_fields:
-                keyed.setdefault(handler, {})[key] = option
-    return keyed
-
-
 class ClaudeOptions(FrozenModel):
     """How a step talks to Claude: model, limits, tools, retries and streaming."""
 
@@ -206,7 +132,7 @@ class ClaudeOptions(FrozenModel):
     idle_timeout_seconds: float | None = Field(
         None, gt=0, description="Stop the step when no token arrives for this long (a stall)."
     )
-    stop_on: Annotated[tuple[Annotated[str, AfterValidator(_regex)], ...], one_or_many(str)] = Field(
+    stop_on: Annotated[tuple[Annotated[str, AfterValidator(rules.regex)], ...], one_or_many(str)] = Field(
         (), description="Regexes matched against the streamed text; a match stops the step."
     )
     retry_config: RetryConfig | None = Field(None, description="Retries of failed calls.")
@@ -215,7 +141,7 @@ class ClaudeOptions(FrozenModel):
         True, description="true: handlers get chunks as they arrive; false: the whole text at the end."
     )
     stream_handler: Annotated[
-        tuple[HandlerName, ...], one_or_many(HandlerName), AfterValidator(_no_repeats)
+        tuple[HandlerName, ...], one_or_many(HandlerName), AfterValidator(rules.no_repeats)
     ] = Field(
         ("console",), description="Where the stream goes: console, file, buffer, callback (one or a list)."
     )
@@ -276,18 +202,9 @@ PromptPart = Annotated[
 ]
 
 
-def _prompt_parts(value: Any) -> Any:
-    """A plain string is one static part; so is a plain string inside the list."""
-    if isinstance(value, str):
-        value = [value]
-    if isinstance(value, list):
-        return [{"type": "static", "content": item} if isinstance(item, str) else item for item in value]
-    return value
-
-
 Prompt = Annotated[
     tuple[PromptPart, ...],
-    BeforeValidator(_prompt_parts, json_schema_input_type=str | list[str | PromptPart]),
+    BeforeValidator(rules.prompt_parts, json_schema_input_type=str | list[str | PromptPart]),
 ]
 
 
@@ -428,17 +345,6 @@ class Defaults(FrozenModel):
     claude_options: ClaudeOptions = Field(default_factory=ClaudeOptions)
 
 
-def _text_values(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: (str(item).lower() if isinstance(item, bool) else str(item))
-            if isinstance(item, int | float)
-            else item
-            for key, item in value.items()
-        }
-    return value
-
-
 class Workflow(FrozenModel):
     """A whole workflow: settings and the steps to run in order."""
 
@@ -451,7 +357,7 @@ class Workflow(FrozenModel):
     on_error: Literal["stop", "continue"] = "stop"
     vars: Annotated[
         dict[str, str],
-        BeforeValidator(_text_values, json_schema_input_type=dict[str, str | int | float | bool]),
+        BeforeValidator(rules.text_values, json_schema_input_type=dict[str, str | int | float | bool]),
     ] = Field(default_factory=dict, description="Values of {{vars.NAME}}; --var NAME=VALUE wins.")
     steps: tuple[Step, ...] = Field(min_length=1)
     source: SkipJsonSchema[Path | None] = Field(None, exclude=True)

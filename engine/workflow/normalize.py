@@ -6,69 +6,50 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.workflow import compat
-from engine.workflow.model import (
-    HANDLER_NAMES,
-    HANDLER_OPTION_MODELS,
-    RETRY_REASONS,
-    STEP_MODELS,
-    BatchConfig,
-    BatchTask,
-    ClaudeOptions,
-    ClaudeRobustStep,
-    ClaudeSmartStep,
-    Defaults,
-    ExtractionConfig,
-    FilePart,
-    FrozenModel,
-    ParallelTask,
-    PreviousResponsePart,
-    RetryConfig,
-    SessionConfig,
-    SessionContextPart,
-    StaticPart,
-    StepBase,
-    Workflow,
-    is_keyed_by_handler,
-)
+from engine.workflow.generated import FIELD_NAMES, HANDLER_OPTION_MODELS, INPUT_KEYS, STEP_MODELS
 from engine.workflow.presets import PRESETS, preset_options
 from engine.workflow.report import Report, describe_value
+from engine.workflow.rules import HANDLER_NAMES, HANDLER_OPTION_KEYS, RETRY_REASONS, is_keyed_by_handler
 from engine.workflow.sourced import Src, SrcList, from_plain, merge
 from engine.workflow.suggest import closest, did_you_mean, one_of
 from engine.workflow.yaml_source import RawPath
 
-PART_MODELS: dict[str, type[FrozenModel]] = {
-    "static": StaticPart,
-    "file": FilePart,
-    "previous_response": PreviousResponsePart,
-    "session_context": SessionContextPart,
+# Models are named, not imported: the model classes need pydantic's model machinery, which
+# `pipeline validate` does without (it validates with the compiled schema, see loader.py).
+PART_MODELS: dict[str, str] = {
+    "static": "StaticPart",
+    "file": "FilePart",
+    "previous_response": "PreviousResponsePart",
+    "session_context": "SessionContextPart",
 }
 STEP_TYPES = tuple(STEP_MODELS)
-_STEP_KEYS = frozenset(name for model in STEP_MODELS.values() for name in model.model_fields)
-_OPTION_KEYS = frozenset(ClaudeOptions.model_fields)
-_HANDLER_OPTION_KEYS = sorted({key for model in HANDLER_OPTION_MODELS.values() for key in model.model_fields})
+_STEP_KEYS = frozenset(name for model in STEP_MODELS.values() for name in FIELD_NAMES[model])
+_OPTION_KEYS = frozenset(FIELD_NAMES["ClaudeOptions"])
+_HANDLER_OPTION_KEYS = sorted({key for keys in HANDLER_OPTION_KEYS.values() for key in keys})
 
 
-def input_keys(model: type[FrozenModel]) -> list[str]:
-    """The keys a file may use for `model` (aliases where a field has one)."""
-    return [info.alias or name for name, info in model.model_fields.items() if name != "source"]
+def input_keys(model: str) -> list[str]:
+    """The keys a file may use for the model named `model` (aliases where a field has one)."""
+    return list(INPUT_KEYS[model])
 
 
-@dataclass(frozen=True)
-class StepSeen:
+class StepSeen(NamedTuple):  # not a dataclass: see errors.Diagnostic
     """A step as written, supported or not, so references to it can be checked without cascades."""
 
     index: int
     name: str | None
 
 
-@dataclass
 class Normalized:
-    workflow: Src | None
-    steps_seen: list[StepSeen] = field(default_factory=list)
+    """Model input for the whole workflow (None when the file is not a workflow at all), and its steps
+    as written."""
+
+    def __init__(self, workflow: Src | None) -> None:
+        self.workflow = workflow
+        self.steps_seen: list[StepSeen] = []
 
 
 class Normalizer:
@@ -84,7 +65,7 @@ class Normalizer:
             )
             return Normalized(None)
         if "workflow" not in data:
-            if any(key in Workflow.model_fields for key in data):
+            if any(key in FIELD_NAMES["Workflow"] for key in data):
                 self.report.at_value((), "missing the top-level 'workflow:' key: indent these keys under it")
             else:
                 self.report.at_value((), "missing the top-level 'workflow' key")
@@ -142,7 +123,7 @@ class Normalizer:
             return f"unknown key '{key}'; did you mean '{match}'?"
         return f"unknown key '{key}'; expected one of: {', '.join(sorted(known))}"
 
-    def mapping(self, raw: Any, path: RawPath, model: type[FrozenModel], **kwargs: Any) -> Any:
+    def mapping(self, raw: Any, path: RawPath, model: str, **kwargs: Any) -> Any:
         """`keys()` for a nested mapping; anything else passes through for the model to reject."""
         if not isinstance(raw, dict):
             return raw
@@ -153,7 +134,7 @@ class Normalizer:
     def _workflow(self, raw: dict[str, Any], path: RawPath) -> Normalized:
         if isinstance(raw.get("workspace_dir"), str):
             self.workspace_dir = raw["workspace_dir"]
-        src = self.keys(raw, path, input_keys(Workflow), ignored=compat.WORKFLOW_IGNORED, where="workflow")
+        src = self.keys(raw, path, input_keys("Workflow"), ignored=compat.WORKFLOW_IGNORED, where="workflow")
         base, default_preset = Src(path), None
         if isinstance(raw.get("defaults"), dict):
             defaults = self._defaults(raw["defaults"], (*path, "defaults"))
@@ -181,7 +162,11 @@ class Normalizer:
 
     def _defaults(self, raw: dict[str, Any], path: RawPath) -> Src:
         src = self.keys(
-            raw, path, input_keys(Defaults), renames=compat.DEFAULTS_RENAMES, ignored=compat.DEFAULTS_IGNORED
+            raw,
+            path,
+            input_keys("Defaults"),
+            renames=compat.DEFAULTS_RENAMES,
+            ignored=compat.DEFAULTS_IGNORED,
         )
         if isinstance(src.get("claude_options"), dict):
             src.put(
@@ -252,7 +237,7 @@ class Normalizer:
         if step_type == "claude_session" and "session_config" in src:
             origin = src.origin("session_config")
             config = self.mapping(
-                src["session_config"], origin, SessionConfig, ignored=compat.SESSION_CONFIG_IGNORED
+                src["session_config"], origin, "SessionConfig", ignored=compat.SESSION_CONFIG_IGNORED
             )
             src.put("session_config", config, origin)
         elif step_type == "claude_extract" and "extraction_config" in src:
@@ -268,12 +253,12 @@ class Normalizer:
         self,
         src: Src,
         path: RawPath,
-        model: type[StepBase],
+        model: str,
         base: Src,
         default_preset: tuple[str, RawPath] | None,
     ) -> Any:
         """The step's claude_options merged over its preset and the workflow defaults."""
-        is_smart = model is ClaudeSmartStep
+        is_smart = model == "ClaudeSmartStep"
         preset: tuple[Any, RawPath] | None = None
         if "preset" in src:
             preset = (src["preset"], src.origin("preset"))
@@ -301,7 +286,7 @@ class Normalizer:
             return own
         if "retry_config" in src:
             merged = self._step_retry(src, merged, own if isinstance(own, Src) else None)
-        elif model is ClaudeRobustStep:
+        elif model == "ClaudeRobustStep":
             retry = merged.get("retry_config", Src((*path, "retry_config")))
             src.put("retry_config", retry, merged.origin("retry_config"))
         return merged
@@ -380,14 +365,16 @@ class Normalizer:
                 (*path, "fallback_action"), compat.fallback_action_warning(raw["fallback_action"]), "warning"
             )
             raw = {key: value for key, value in raw.items() if key != "fallback_action"}
-        src = self.keys(raw, path, input_keys(RetryConfig), renames=compat.RETRY_RENAMES)
+        src = self.keys(raw, path, input_keys("RetryConfig"), renames=compat.RETRY_RENAMES)
         reasons = src.get("retry_on")
         if isinstance(reasons, list):
             origin = src.origin("retry_on")
             mapped = SrcList(origin)
             for index, reason in enumerate(reasons):
                 item_path = (*origin, index)
-                if reason in compat.RETRY_REASON_ALIASES:
+                if not isinstance(reason, str):
+                    mapped.add(reason, item_path)  # the schema reports it (a list or mapping is unhashable)
+                elif reason in compat.RETRY_REASON_ALIASES:
                     for alias in compat.RETRY_REASON_ALIASES[reason]:
                         if alias not in mapped:
                             mapped.add(alias, item_path)
@@ -422,7 +409,7 @@ class Normalizer:
                     f"mixes options keyed by handler ('{key}') with flat options: use one form or the other",
                 )
                 continue
-            handlers = [name for name, model in HANDLER_OPTION_MODELS.items() if key in model.model_fields]
+            handlers = [name for name, keys in HANDLER_OPTION_KEYS.items() if key in keys]
             if not handlers:
                 match = closest(key, [*_HANDLER_OPTION_KEYS, *HANDLER_NAMES])
                 hint = (
@@ -471,7 +458,7 @@ class Normalizer:
             if part_type is None:
                 self.report.at_value(item_path, f"missing required key 'type'; expected {kinds}")
             elif not isinstance(part_type, str) or part_type not in PART_MODELS:
-                if part_type in compat.UNSUPPORTED_PROMPT_TYPES:
+                if isinstance(part_type, str) and part_type in compat.UNSUPPORTED_PROMPT_TYPES:
                     message = f"prompt part type '{part_type}' is not supported; expected {kinds}"
                 else:
                     match = closest(str(part_type), PART_MODELS)
@@ -490,8 +477,12 @@ class Normalizer:
         return parts
 
     def _extraction(self, raw: Any, path: RawPath) -> Any:
-        src = self.mapping(raw, path, ExtractionConfig, ignored=compat.EXTRACTION_IGNORED)
-        if isinstance(src, Src) and src.get("format") in compat.EXTRACTION_FORMAT_ALIASES:
+        src = self.mapping(raw, path, "ExtractionConfig", ignored=compat.EXTRACTION_IGNORED)
+        if (
+            isinstance(src, Src)
+            and isinstance(src.get("format"), str)
+            and src["format"] in compat.EXTRACTION_FORMAT_ALIASES
+        ):
             new = compat.EXTRACTION_FORMAT_ALIASES[src["format"]]
             self.report.at_value(
                 src.origin("format"), f"format '{src['format']}' is read as '{new}'", "warning"
@@ -499,7 +490,7 @@ class Normalizer:
             src.put("format", new, src.origin("format"))
         return src
 
-    def _tasks(self, src: Src, key: str, model: type[FrozenModel], step_options: Src) -> None:
+    def _tasks(self, src: Src, key: str, model: str, step_options: Src) -> None:
         """Each task: pipeline_ex keys mapped, the step's prompt before its own, the step's options under
         its own."""
         raw_tasks = src.get(key)
@@ -545,10 +536,10 @@ class Normalizer:
             origin = src.origin("batch_config")
             src.put(
                 "batch_config",
-                self.mapping(src["batch_config"], origin, BatchConfig, renames=compat.BATCH_CONFIG_RENAMES),
+                self.mapping(src["batch_config"], origin, "BatchConfig", renames=compat.BATCH_CONFIG_RENAMES),
                 origin,
             )
-        self._tasks(src, "tasks", BatchTask, options)
+        self._tasks(src, "tasks", "BatchTask", options)
         items = src.get("items")
         if isinstance(items, list):
             origin = src.origin("items")
@@ -559,4 +550,4 @@ class Normalizer:
             src.put("items", text_items, origin)
 
     def _parallel(self, src: Src, options: Src) -> None:
-        self._tasks(src, "parallel_tasks", ParallelTask, options)
+        self._tasks(src, "parallel_tasks", "ParallelTask", options)

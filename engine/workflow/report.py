@@ -116,7 +116,7 @@ class Report:
                 self.at_value(path, _message(error, value))
 
 
-_QUOTED = re.compile(r"'([^']*)'")
+_QUOTED = r"'([^']*)'"  # compiled by `re` on first use: only files with mistakes need it
 
 
 def _message(error: Any, value: Any) -> str:
@@ -125,11 +125,11 @@ def _message(error: Any, value: Any) -> str:
     given = error.get("input", value)
     shown = describe_value(given)
     if kind == "literal_error":
-        allowed = _QUOTED.findall(str(ctx.get("expected", "")))
+        allowed = re.findall(_QUOTED, str(ctx.get("expected", "")))
         hint = did_you_mean(given, allowed) if isinstance(given, str) else ""
         return f"expected {one_of(allowed)}, got {shown}{hint}"
     if kind == "union_tag_invalid":
-        allowed = _QUOTED.findall(str(ctx.get("expected_tags", "")))
+        allowed = re.findall(_QUOTED, str(ctx.get("expected_tags", "")))
         tag = str(ctx.get("tag"))
         return f"unknown type '{tag}'; expected {one_of(allowed)}{did_you_mean(tag, allowed)}"
     simple = {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like `word`, if any is close enough to be a likely typo."""
+    import difflib  # only once a mistake is found: a file without one never needs it
+
     choices = list(candidates)
     matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if matches:

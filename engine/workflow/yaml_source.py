@@ -9,9 +9,8 @@ from __future__ import annotations
 import codecs
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -32,8 +31,7 @@ _TEXT_TAGS = {_TAG + "str", _TAG + "timestamp", _TAG + "merge"}
 _COLLECTION_TAGS = {_TAG + "map", _TAG + "seq"}
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):  # not a dataclass: see Diagnostic
     """A 1-based position, plus the character span of the node in the decoded text."""
 
     line: int
@@ -52,16 +50,16 @@ class SourceError(Exception):
         self.col = col
 
 
-@dataclass
 class YamlDocument:
     """The file's data as plain dicts, lists and scalars, and where each part was written."""
 
-    text: str
-    data: Any
-    values: dict[RawPath, Mark] = field(default_factory=dict)
-    keys: dict[RawPath, Mark] = field(default_factory=dict)
-    # Problems that do not stop reading (duplicate keys), as (mark, path, message).
-    problems: list[tuple[Mark, RawPath, str]] = field(default_factory=list)
+    def __init__(self, text: str, data: Any = None) -> None:
+        self.text = text
+        self.data = data
+        self.values: dict[RawPath, Mark] = {}
+        self.keys: dict[RawPath, Mark] = {}
+        # Problems that do not stop reading (duplicate keys), as (mark, path, message).
+        self.problems: list[tuple[Mark, RawPath, str]] = []
 
 
 def read_yaml(path: Path) -> YamlDocument:

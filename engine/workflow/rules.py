@@ -1,0 +1,115 @@
+"""The plain-Python parts of the workflow model: the names it accepts and the checks its fields run.
+
+Kept free of pydantic so `pipeline validate` can run them through the compiled schema
+(`engine.workflow.compiled`) without paying for pydantic's model machinery at start-up.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+HANDLER_NAMES: tuple[str, ...] = ("console", "file", "buffer", "callback")
+RETRY_REASONS: tuple[str, ...] = (
+    "rate_limit",
+    "overloaded",
+    "server_error",
+    "timeout",
+    "connection",
+    "incomplete_stream",
+)
+# The fields of each handler's options model (model.HANDLER_OPTION_MODELS); a test keeps them equal.
+HANDLER_OPTION_KEYS: dict[str, tuple[str, ...]] = {
+    "console": ("show_tools", "show_stats", "color"),
+    "file": ("path", "format", "append", "max_bytes", "backups"),
+    "buffer": ("max_bytes",),
+    "callback": ("callback", "on_complete"),
+}
+
+# Plain strings: `re` compiles them on first use (and caches them), not at start-up.
+NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
+CALLABLE_PATTERN = r"[A-Za-z_][\w.]*:[A-Za-z_]\w*"
+
+
+def one_or_many(value: Any) -> Any:
+    """A single string where a list is expected means a one-item list."""
+    return [value] if isinstance(value, str) else value
+
+
+def regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"not a valid regular expression: {error.msg} at position {error.pos}") from None
+    return pattern
+
+
+def name(value: str) -> str:
+    if not re.fullmatch(NAME_PATTERN, value):
+        raise ValueError(
+            f"'{value}' is not a valid name: use letters, digits, '_' and '-' "
+            "(names appear in {{steps.NAME.text}})"
+        )
+    return value
+
+
+def callable_ref(value: str) -> str:
+    if not re.fullmatch(CALLABLE_PATTERN, value):
+        raise ValueError(f"'{value}' is not a 'package.module:function' reference")
+    return value
+
+
+def no_repeats(values: tuple[str, ...]) -> tuple[str, ...]:
+    for index, value in enumerate(values):
+        if value in values[:index]:
+            raise ValueError(f"'{value}' is listed twice")
+    return values
+
+
+def max_not_below_base(value: int, info: Any) -> int:
+    """`retry_config.max_delay_ms` against the `base_delay_ms` validated before it."""
+    base = info.data.get("base_delay_ms")
+    if base is not None and value < base:
+        raise ValueError(f"max_delay_ms {value} is below base_delay_ms {base}")
+    return value
+
+
+def is_keyed_by_handler(options: dict[str, Any]) -> bool:
+    """`{file: {...}}` rather than `{path: ...}`; `callback` is both a handler and an option name."""
+    return all(key in HANDLER_NAMES and isinstance(value, dict | None) for key, value in options.items())
+
+
+def keyed_handler_options(value: Any) -> Any:
+    """Flat options (`{path: x}`) become keyed ones (`{file: {path: x}}`); keyed ones pass through."""
+    # `callback` is both a handler name and that handler's option: `{callback: "mod:fn"}` is flat.
+    if not isinstance(value, dict) or all(
+        key in HANDLER_NAMES and isinstance(option, dict) for key, option in value.items()
+    ):
+        return value
+    keyed: dict[str, dict[str, Any]] = {}
+    for key, option in value.items():
+        for handler, keys in HANDLER_OPTION_KEYS.items():
+            if key in keys:
+                keyed.setdefault(handler, {})[key] = option
+    return keyed
+
+
+def prompt_parts(value: Any) -> Any:
+    """A plain string is one static part; so is a plain string inside the list."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [{"type": "static", "content": item} if isinstance(item, str) else item for item in value]
+    return value
+
+
+def text_values(value: Any) -> Any:
+    """`vars` values written as numbers or booleans are the text they would be in a template."""
+    if isinstance(value, dict):
+        return {
+            key: (str(item).lower() if isinstance(item, bool) else str(item))
+            if isinstance(item, int | float)
+            else item
+            for key, item in value.items()
+        }
+    return value
