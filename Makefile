@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench bytecode clean
 
 install: $(STAMP)
 
@@ -12,17 +12,22 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(MAKE) --no-print-directory bytecode
 	touch $(STAMP)
 
+# Compiled once here, so start-up never pays for compiling (some machines set PYTHONDONTWRITEBYTECODE).
+bytecode:
+	$(BIN)/python -m compileall -q engine tui
+
 run: install
-	$(BIN)/pipeline simulate --demo
+	$(BIN)/pipeline run workflows/demo.yaml
 
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
-bench: install
+bench: install bytecode
 	$(BIN)/python bench/run_all.py
 
 clean:
