@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = "claude-sonnet-4-6"
 PROMPT = "Explain how token streaming keeps a workflow runner responsive"
 
-UNTHROTTLED_DELTAS = 200_000
+UNTHROTTLED_DELTAS = 150_000
 TARGET_DELTAS_PER_SECOND = 40_000
 CLIENT_BOUND_RATIO = 0.9
-ROUNDS = 3
+ROUNDS = 5
 BASELINE_BATCH_FRAMES = 64
 
 STREAMS = 200

@@ -21,6 +21,7 @@ from engine.simulator.answers import (
     estimate_input_tokens,
 )
 from engine.simulator.conversation import Conversation
+from engine.simulator.pacing import TickClock
 from engine.simulator.scenario import MID_STREAM_FAULTS, STATUS_FAULTS, Rule, Scenario
 from engine.simulator.sse import error_payload, frame, render_stream
 from engine.simulator.structured import requested_schema
@@ -133,6 +134,7 @@ class Simulator:
         self._requests_seen = 0
         self._runner: web.AppRunner | None = None
         self._logged: asyncio.Event | None = None
+        self._clock = TickClock()
 
     @property
     def base_url(self) -> str:
@@ -264,7 +266,7 @@ class Simulator:
         reply = compose_reply(body, conversation, settings)
         mid_stream_fault = rule if rule is not None and rule.fault in MID_STREAM_FAULTS else None
         if exchange.stream:
-            return await _stream(request, exchange, reply, pacing, mid_stream_fault)
+            return await _stream(self._clock, request, exchange, reply, pacing, mid_stream_fault)
         return await _respond_whole(request, exchange, reply, pacing, mid_stream_fault)
 
     def _pacing(self, request: web.Request, rule: Rule | None) -> Pacing:
@@ -375,7 +377,12 @@ def _fault_response(rule: Rule, exchange: Exchange) -> web.Response:
 
 
 async def _stream(
-    request: web.Request, exchange: Exchange, reply: Reply, pacing: Pacing, fault: Rule | None
+    clock: TickClock,
+    request: web.Request,
+    exchange: Exchange,
+    reply: Reply,
+    pacing: Pacing,
+    fault: Rule | None,
 ) -> web.StreamResponse:
     rendered = render_stream(reply)
     response = web.StreamResponse(
@@ -388,11 +395,11 @@ async def _stream(
     loop = asyncio.get_running_loop()
     stop_at = min(fault.after_tokens, len(units)) if fault else len(units)
     first_at = loop.time() + pacing.first_token_delay_s
-    await _send_units(response, units, 0, stop_at, first_at, pacing.token_interval_s, exchange)
+    await _send_units(clock, response, units, 0, stop_at, first_at, pacing.token_interval_s, exchange)
     if fault is not None and fault.fault == "stall":
         await asyncio.sleep(fault.stall_seconds)
         await _send_units(
-            response, units, stop_at, len(units), loop.time(), pacing.token_interval_s, exchange
+            clock, response, units, stop_at, len(units), loop.time(), pacing.token_interval_s, exchange
         )
         fault = None
     if fault is None:
@@ -408,6 +415,7 @@ async def _stream(
 
 
 async def _send_units(
+    clock: TickClock,
     response: web.StreamResponse,
     units: list[bytes],
     start: int,
@@ -420,9 +428,9 @@ async def _send_units(
     loop = asyncio.get_running_loop()
     sent = start
     while sent < stop:
-        delay = first_at + (sent - start) * interval - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        deadline = first_at + (sent - start) * interval
+        if deadline > loop.time():
+            await clock.sleep_until(deadline)
         if interval:
             # The unit slept for is due; so is any later one whose time passed (a late wake-up catches up).
             overdue = start + int((loop.time() - first_at) / interval) + 1

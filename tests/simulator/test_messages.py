@@ -262,3 +262,17 @@ async def test_liberal_input_is_accepted(client: anthropic.AsyncAnthropic):
     )
     assert message.model == "any-model-name"
     assert message.usage.input_tokens > 700_000
+
+
+async def test_tool_choice_is_honoured(client: anthropic.AsyncAnthropic):
+    request = {"model": MODEL, "max_tokens": 2000, "tools": [WRITE_TOOL, BASH_TOOL]}
+    chat = await client.messages.create(**request, messages=user("What is a monad?"))
+    assert chat.stop_reason == "end_turn" and [b.type for b in chat.content] == ["text"]
+    forced = await client.messages.create(
+        **request, messages=user("What is a monad?"), tool_choice={"type": "tool", "name": "Bash"}
+    )
+    assert forced.stop_reason == "tool_use" and forced.content[-1].name == "Bash"
+    refused = await client.messages.create(
+        **request, messages=user("Write notes.md"), tool_choice={"type": "none"}
+    )
+    assert refused.stop_reason == "end_turn"
