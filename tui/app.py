@@ -34,6 +34,9 @@ from tui.widgets.step_pane import PaneGrid, StepPane
 from tui.widgets.step_tree import StepTree
 
 TICK_S = 0.1
+# Figures that move with every token or second (durations, tokens, cost) are redrawn every this many
+# ticks; a change of status or phase is redrawn at the next tick.
+FIGURE_TICKS = 10
 # Panes shown at once: past this, the oldest finished ones make room (running ones always show).
 MAX_PANES = 16
 # After a confirmed quit, how long running steps get to stop before the record is written by force.
@@ -71,7 +74,8 @@ OpenRun = Callable[[], AbstractAsyncContextManager[RunControl]]
 class DashboardApp(App[int]):
     """`pipeline run`'s dashboard: header, step tree, live panes, key hints and gauges."""
 
-    CSS_PATH = "../styles/dashboard.tcss"
+    # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
+    CSS_PATH = Path(__file__).resolve().parent.parent / "styles" / "dashboard.tcss"
     TITLE = "pipeline"
     ALLOW_IN_MAXIMIZED_VIEW = "RunHeader, #footer-bar"
     # Below 100 columns the screen gets `-narrow`: the stylesheet drops what is least needed.
@@ -122,6 +126,7 @@ class DashboardApp(App[int]):
         self.panes: dict[str, StepPane] = {}
         self.selected: str | None = None
         self.quitting = False
+        self._ticks = 0
         # Steps that got a pane once: a pane the user closed by looking elsewhere is not reopened.
         self._seen: set[str] = set()
         self._rate: deque[tuple[float, int]] = deque()
@@ -199,16 +204,25 @@ class DashboardApp(App[int]):
         """Drain the events that arrived since the last tick and redraw what they changed."""
         events = self.inbox.drain()
         changed = self.state.apply(events) if events else {}
+        restated = self.state.restated if events else set()
         now = self.clock()
+        figures_due = self._ticks % FIGURE_TICKS == 0
+        self._ticks += 1
         for step_id in changed:
             self._follow_step(self.state.steps[step_id])
-        self.step_tree.sync(self.state, changed, now, self.selected)
+        relabel = [sid for sid, step in self.state.steps.items() if step.running] if figures_due else []
+        self.step_tree.sync(self.state, [*restated, *relabel], now, self.selected)
         for pane in self.panes.values():
             pane.live.sync()
-            self._title_pane(pane, now)
-        self.run_header.show(self.state)
-        self._show_details(now)
-        self._show_gauges(now)
+            if figures_due or pane.step_id in restated:
+                self._title_pane(pane, now)
+        # Header and gauges sit at the screen's edges: repainting them every tick would stretch each
+        # frame's repaint over the whole screen, so they follow the figures' pace (or a status change).
+        if figures_due or restated or (events and self.state.run_restated):
+            self.run_header.show(self.state)
+            self._show_gauges(now)
+        if figures_due or self.selected in restated:
+            self._show_details(now)
 
     def _follow_step(self, step: StepState) -> None:
         """React to a step that changed: open its pane, render its answer, stop on error."""
@@ -294,7 +308,7 @@ class DashboardApp(App[int]):
         step = self.state.steps.get(self.selected) if self.selected else None
         text = _details_text(self.state, step, now) if step else "select a step to see its details"
         if str(details.content) != text:
-            details.update(text)
+            details.update(text, layout=False)  # fixed height: a new text never moves anything
 
     def _show_gauges(self, now: float) -> None:
         self._rate.append((now, self.state.output_tokens_seen))

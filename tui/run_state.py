@@ -166,6 +166,10 @@ class RunState:
     order: list[str] = field(default_factory=list)
     retries: int = 0
     output_tokens_seen: int = 0
+    # Steps whose status, phase or figures changed in the last batch (not only their text), and
+    # whether the run's own status did.
+    restated: set[str] = field(default_factory=set)
+    run_restated: bool = False
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -212,6 +216,8 @@ class RunState:
     def apply(self, events: Iterable[Event]) -> dict[str, None]:
         """Fold a batch of events in; returns the ids of the steps that changed, in the order they did."""
         changed: dict[str, None] = {}
+        self.restated = set()
+        self.run_restated = False
         now = self.clock()
         # Consecutive deltas of a step are joined and appended once: the per-token work here is a list append.
         pending: dict[str, list[str]] = {}
@@ -235,6 +241,7 @@ class RunState:
                 step_id = self._apply_one(event, now)
                 if step_id is not None:
                     changed[step_id] = None
+                    self.restated.add(step_id)
         for step_id, parts in pending.items():
             self._append_text(step_id, parts)
             changed[step_id] = None
@@ -253,10 +260,12 @@ class RunState:
             self.status, self.started_at = "running", now
             for name in event.steps:
                 self.step(name)
+            self.run_restated = True
             return None
         if isinstance(event, RunFinished):
             self.status, self.reason = event.status, event.reason
             self.finished_at, self.final_cost, self.final_duration_s = now, event.cost_usd, event.duration_s
+            self.run_restated = True
             return None
         step = self.step(event.step_id, getattr(event, "parent_id", None))
         if isinstance(event, StepStarted):

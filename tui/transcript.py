@@ -109,6 +109,8 @@ class Transcript:
         self._answer: list[str] = []
         self._answer_chars = 0
         self.answer_overflowed = False
+        # The first row that changed since `take_changed_from` was last called (rows after it may too).
+        self._changed_from: int | None = None
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -127,6 +129,15 @@ class Transcript:
     def answer(self) -> str:
         """The step's answer text (all turns, retried attempts dropped), for the Markdown view."""
         return "".join(self._answer)
+
+    def take_changed_from(self) -> int | None:
+        """The first row changed since the last call (None: nothing changed), and start afresh."""
+        changed, self._changed_from = self._changed_from, None
+        return changed
+
+    def _changed(self, row: int) -> None:
+        if self._changed_from is None or row < self._changed_from:
+            self._changed_from = row
 
     def plain_text(self) -> str:
         """Everything the pane holds, as text (thinking included), for copying."""
@@ -151,6 +162,8 @@ class Transcript:
             self._add_block(last)
         parts = _clean(text).split("\n")
         before = len(last.rows)
+        # Only the open line's last row and the rows after it can change.
+        self._changed(self._total_rows - (1 if last.open_rows else 0))
         last.lines[-1] += parts[0]
         last.lines.extend(parts[1:])
         self._rewrap_open_tail(last, new_lines=len(parts) - 1)
@@ -161,6 +174,7 @@ class Transcript:
         """A whole closed block: a tool call, a tool result, a notice."""
         block = Block(kind, lines=_clean(text).split("\n"), closed=True)
         self._wrap_block(block)
+        self._changed(self._total_rows)
         self._add_block(block)
         self._total_rows += len(block.rows)
         self._after_change()
@@ -193,6 +207,7 @@ class Transcript:
                     self._wrap_block(block)
         self._total_rows = sum(len(block.rows) for block in self.blocks)
         self._starts_valid = False
+        self._changed(0)
         self._after_change()
 
     def set_width(self, width: int) -> None:
@@ -210,6 +225,7 @@ class Transcript:
             self._wrap_block(block)
         self._total_rows = sum(len(block.rows) for block in self.blocks)
         self._starts_valid = False
+        self._changed(0)
         self.version += 1
 
     # -- internals ----------------------------------------------------------------------------------
@@ -307,3 +323,4 @@ class Transcript:
                 # The mark's lines moved up; a rewind past them now drops the whole block.
                 self._mark = Mark(self._mark.block - 1, 0, 0, self._mark.answer_chars)
         self._starts_valid = False
+        self._changed(0)  # every row moved up

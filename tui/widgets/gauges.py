@@ -6,10 +6,10 @@ from textual.widgets import Label
 
 
 class Gauges(Label):
-    """One line of figures; it repaints only when they change."""
+    """One line of figures, fixed in size: it repaints when they change, and never relayouts the screen."""
 
     DEFAULT_CSS = """
-    Gauges { width: auto; height: 1; padding: 0 1; }
+    Gauges { height: 1; padding: 0 1; }
     """
 
     def show(self, in_flight: int, limit: int | None, retries: int, tokens_per_s: float,
@@ -19,4 +19,4 @@ class Gauges(Label):
         if stop_on_error:
             text += " · stop on error"
         if str(self.content) != text:
-            self.update(text)
+            self.update(text, layout=False)

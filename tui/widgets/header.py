@@ -41,7 +41,8 @@ class RunHeader(Horizontal):
             budget = f"· {100 * cost / state.budget_usd:.0f}% of {money(state.budget_usd)} budget "
         badge = {None: "", True: " SIMULATED ", False: " LIVE "}[state.simulated]
         _set(self.title_label, title)
-        _set(self.figures_label, " · ".join(figures) + " ")
+        # The figures fill the space the others leave: their text changes every tick, their size never.
+        _set(self.figures_label, " · ".join(figures) + " ", layout=False)
         _set(self.budget_label, budget)
         _set(self.badge_label, badge)
         self.set_class(state.simulated is True, "-simulated")
@@ -49,9 +50,9 @@ class RunHeader(Horizontal):
         self.set_class(state.status in ("failed", "interrupted"), "-stopped")
 
 
-def _set(label: Label, text: str) -> None:
+def _set(label: Label, text: str, layout: bool = True) -> None:
     if str(label.content) != text:
-        label.update(text)
+        label.update(text, layout=layout)
 
 
 def _status_words(state: RunState) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Iterable
 
 from rich.text import Text
 from textual.widgets import Tree
@@ -30,16 +30,13 @@ class StepTree(Tree[str]):
         self._labels: dict[str, str] = {}
         self._status_styles: dict[str, str] = {}
 
-    def sync(self, state: RunState, step_ids: Collection[str], now: float, selected: str | None) -> None:
-        """Add rows for new steps, relabel `step_ids` (and running ones whose clock moved)."""
+    def sync(self, state: RunState, step_ids: Iterable[str], now: float, selected: str | None) -> None:
+        """Add rows for new steps and relabel `step_ids`; a row repaints only if its text changed."""
         self._status_styles = _status_styles(self.app.theme_variables)
         for step_id in state.order:
-            self._ensure(state, step_id, self.root)
+            self._ensure(state, step_id, self.root, now)
         for step_id in step_ids:
             if step_id in self.nodes_by_step:
-                self._relabel(state, step_id, now, selected)
-        for step_id, step in state.steps.items():
-            if step.running and step_id not in step_ids:
                 self._relabel(state, step_id, now, selected)
 
     def relabel(self, state: RunState, step_id: str | None, now: float, selected: str | None) -> None:
@@ -53,18 +50,18 @@ class StepTree(Tree[str]):
                 node.parent.expand()
             self.move_cursor(node, animate=False)
 
-    def _ensure(self, state: RunState, step_id: str, parent: TreeNode[str]) -> None:
+    def _ensure(self, state: RunState, step_id: str, parent: TreeNode[str], now: float) -> None:
         node = self.nodes_by_step.get(step_id)
         step = state.steps[step_id]
         if node is None:
-            label = _label(state, step, 0.0, False, self._status_styles)
+            label = _label(state, step, now, False, self._status_styles)
             node = parent.add(label, data=step_id, expand=True, allow_expand=bool(step.children))
             self.nodes_by_step[step_id] = node
             self._labels[step_id] = label.plain
         if step.children:
             node.allow_expand = True
             for child in step.children:
-                self._ensure(state, child, node)
+                self._ensure(state, child, node, now)
 
     def _relabel(self, state: RunState, step_id: str, now: float, selected: str | None) -> None:
         label = _label(state, state.steps[step_id], now, step_id == selected, self._status_styles)
