@@ -1,8 +1,9 @@
 """The live pane: one step's stream drawn with the Line API from a `Transcript` held outside the widget.
 
 Its size never depends on the text (it scrolls itself, so new rows never relayout the screen), it
-repaints only when the app's timer calls `sync` (never per token), and only the rows that changed. Follow mode keeps the newest row in
-view; scrolling up pauses it and the pane counts the rows waiting below; `end` resumes.
+repaints only when the app's timer calls `sync` (never per token), and only the rows that changed.
+Follow mode keeps the newest row in view; scrolling up pauses it and the pane counts the rows
+waiting below; `end` resumes.
 """
 
 from __future__ import annotations
