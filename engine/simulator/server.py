@@ -121,6 +121,28 @@ class Pacing:
     token_interval_s: float
 
 
+@dataclass(frozen=True)
+class RequestedPacing:
+    """What a request's `x-sim-*` headers ask for (None: not asked)."""
+
+    ttft_ms: float | None
+    tokens_per_second: float | None
+    answer_tokens: int | None
+
+    @classmethod
+    def from_headers(cls, request: web.Request) -> RequestedPacing:
+        headers = request.headers
+        return cls(
+            ttft_ms=check_pacing_header("x-sim-ttft-ms", headers.get("x-sim-ttft-ms"), MAX_TTFT_MS),
+            tokens_per_second=check_pacing_header(
+                "x-sim-tokens-per-second", headers.get("x-sim-tokens-per-second"), MAX_TOKENS_PER_SECOND
+            ),
+            answer_tokens=check_count_header(
+                "x-sim-answer-tokens", headers.get("x-sim-answer-tokens"), MAX_ANSWER_TOKENS
+            ),
+        )
+
+
 EXCHANGE_KEY = web.RequestKey("exchange", Exchange)
 
 
@@ -243,13 +265,14 @@ class Simulator:
             exchange.model = body["model"]
         exchange.stream = body.get("stream") is True
         check_messages_request(body)
+        # Headers are checked before a scenario rule is chosen, so a refused request uses up no rule.
+        asked = RequestedPacing.from_headers(request)
         conversation = Conversation.from_body(body)
         scenario = self.config.scenario
         rule = scenario.select(exchange.number, body["model"], conversation.task) if scenario else None
-        pacing = self._pacing(request, rule)
-        answer_tokens_header = request.headers.get("x-sim-answer-tokens")
+        pacing = self._pacing(asked, rule)
         answer_tokens = _first_given(
-            check_count_header("x-sim-answer-tokens", answer_tokens_header, MAX_ANSWER_TOKENS),
+            asked.answer_tokens,
             rule.answer_tokens if rule else None,
             scenario.answer_tokens if scenario else None,
         )
@@ -269,20 +292,17 @@ class Simulator:
             return await _stream(self._clock, request, exchange, reply, pacing, mid_stream_fault)
         return await _respond_whole(request, exchange, reply, pacing, mid_stream_fault)
 
-    def _pacing(self, request: web.Request, rule: Rule | None) -> Pacing:
+    def _pacing(self, asked: RequestedPacing, rule: Rule | None) -> Pacing:
+        """Pacing from, most specific first: request headers, the rule, the command line, the scenario."""
         scenario = self.config.scenario
         ttft_ms = _first_given(
-            check_pacing_header("x-sim-ttft-ms", request.headers.get("x-sim-ttft-ms"), MAX_TTFT_MS),
+            asked.ttft_ms,
             rule.ttft_ms if rule else None,
             self.config.ttft_ms,
             scenario.ttft_ms if scenario else None,
         )
         tokens_per_second = _first_given(
-            check_pacing_header(
-                "x-sim-tokens-per-second",
-                request.headers.get("x-sim-tokens-per-second"),
-                MAX_TOKENS_PER_SECOND,
-            ),
+            asked.tokens_per_second,
             rule.tokens_per_second if rule else None,
             self.config.tokens_per_second,
             scenario.tokens_per_second if scenario else None,
@@ -328,7 +348,7 @@ async def _add_request_id(request: web.Request, response: web.StreamResponse) ->
         response.headers["request-id"] = exchange.request_id
 
 
-def error_response(
+def _error_response(
     exchange: Exchange, error_type: str, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.json_response(
@@ -343,12 +363,12 @@ async def _as_api_response(handler: Any, request: web.Request, exchange: Exchang
     try:
         return await handler(request)
     except InvalidRequest as problem:
-        return error_response(exchange, "invalid_request_error", str(problem))
+        return _error_response(exchange, "invalid_request_error", str(problem))
     except web.HTTPRequestEntityTooLarge:
         message = f"Request exceeds the maximum size of {MAX_BODY_BYTES} bytes"
-        return error_response(exchange, "request_too_large", message)
+        return _error_response(exchange, "request_too_large", message)
     except web.HTTPNotFound:
-        return error_response(exchange, "not_found_error", f"Not found: {request.method} {request.path}")
+        return _error_response(exchange, "not_found_error", f"Not found: {request.method} {request.path}")
     except web.HTTPMethodNotAllowed as refused:
         message = f"Method {request.method} not allowed for {request.path}"
         return web.json_response(
@@ -361,10 +381,11 @@ async def _as_api_response(handler: Any, request: web.Request, exchange: Exchang
         return web.json_response(payload, status=http_error.status)
     except ConnectionResetError:
         exchange.hung_up = exchange.fault != "drop"
+        # The client is gone: this response is never sent, aiohttp only needs one to finish the request.
         return web.Response(status=exchange.status or 499)
     except Exception:
         LOG.exception("request #%d failed inside the simulator", exchange.number)
-        return error_response(exchange, "api_error", "Internal server error")
+        return _error_response(exchange, "api_error", "Internal server error")
 
 
 def _fault_response(rule: Rule, exchange: Exchange) -> web.Response:
@@ -373,7 +394,7 @@ def _fault_response(rule: Rule, exchange: Exchange) -> web.Response:
     if rule.fault == "rate_limit":
         seconds = rule.retry_after
         headers = {"retry-after": str(int(seconds)) if seconds.is_integer() else str(seconds)}
-    return error_response(exchange, error_type, rule.message or message, headers)
+    return _error_response(exchange, error_type, rule.message or message, headers)
 
 
 async def _stream(
@@ -468,7 +489,7 @@ async def _respond_whole(
     if fault is None or fault.fault == "stall":
         return web.json_response(reply.to_json(), dumps=_compact_json)
     if fault.fault == "error_event":
-        return error_response(exchange, fault.error_type, fault.message or "Overloaded")
+        return _error_response(exchange, fault.error_type, fault.message or "Overloaded")
     # A drop or a cut leaves a non-streamed request without any response: the connection just breaks.
     await _drop_connection(request)
     return web.Response(status=200)
