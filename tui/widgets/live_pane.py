@@ -141,10 +141,11 @@ class LivePane(Widget, can_focus=True):
         means most ticks repaint only the pane's last row.
         """
         rows, height = self.transcript.row_count, self._height
+        jump = height // 3
         if rows <= height:
             self.top = 0
-        elif not rows - height <= self.top <= rows - 1:
-            self.top = min(rows - 1, rows - height + height // 3)
+        elif not rows - height <= self.top <= rows - height + jump:
+            self.top = rows - height + jump
 
     def scroll_rows(self, delta: int) -> None:
         """Scroll by `delta` rows; scrolling up pauses follow mode, reaching the end resumes it."""
