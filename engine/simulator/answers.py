@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from engine.simulator.conversation import Conversation
 from engine.simulator.structured import requested_schema, schema_answer
-from engine.simulator.tools import next_tool_use, tool_report
+from engine.simulator.tools import PlannedToolUse, next_tool_use, tool_report
 from engine.simulator.writing import Writer, answer_chunks, keywords, split_into_chunks, write_chunks
 
 # Body fields that do not change what the model would say (limits only cut the same answer shorter).
@@ -95,6 +95,8 @@ class AnswerSettings:
     answer_tokens: int | None = None
     exact_reply: str | None = None
     invalid_json: bool = False
+    chunk_chars: int | None = None
+    tool_use: tuple[str, dict[str, Any]] | None = None
 
 
 def canonical_body(body: dict[str, Any]) -> bytes:
@@ -122,7 +124,8 @@ def compose_reply(body: dict[str, Any], conversation: Conversation, settings: An
     tool_use = (
         None
         if settings.exact_reply is not None
-        else next_tool_use(conversation, tools, body.get("tool_choice"), rng)
+        else _scripted_tool_use(settings.tool_use, tools)
+        or next_tool_use(conversation, tools, body.get("tool_choice"), rng)
     )
     schema = requested_schema(body, conversation.system_text, conversation.task)
     if settings.exact_reply is not None:
@@ -135,6 +138,8 @@ def compose_reply(body: dict[str, Any], conversation: Conversation, settings: An
         )
     elif conversation.tool_calls:
         text_chunks = split_into_chunks(tool_report(conversation.tool_calls, conversation.task))
+    elif settings.chunk_chars:
+        text_chunks = _bulk_chunks(writer, settings.answer_tokens or 1, settings.chunk_chars)
     else:
         text_chunks = answer_chunks(writer, settings.answer_tokens)
 
@@ -173,6 +178,22 @@ def compose_reply(body: dict[str, Any], conversation: Conversation, settings: An
         stop_sequence=stop_sequence,
         input_tokens=estimate_input_tokens(canonical),
     )
+
+
+def _scripted_tool_use(
+    scripted: tuple[str, dict[str, Any]] | None, tools: list[dict[str, Any]]
+) -> PlannedToolUse | None:
+    if scripted is None or not any(t.get("name") == scripted[0] for t in tools):
+        return None
+    name, tool_input = scripted
+    return PlannedToolUse(f"I'll use {name} for this.", name, dict(tool_input))
+
+
+def _bulk_chunks(writer: Writer, count: int, size: int) -> list[str]:
+    """`count` chunks of `size` characters: a natural answer repeated, so huge answers cost little to plan."""
+    sample = "".join(answer_chunks(writer, 400)) + "\n\n"
+    text = sample * (count * size // len(sample) + 1)
+    return [text[i * size : (i + 1) * size] for i in range(count)]
 
 
 def _thinking_block(writer: Writer, budget: Any) -> Block:

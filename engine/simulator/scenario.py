@@ -41,6 +41,8 @@ RULE_KEYS = (
     "message",
     "reply",
     "invalid_json_first",
+    "chunk_chars",
+    "tool_use",
 )
 TOP_LEVEL_KEYS = (*PACING_KEYS, "rules")
 
@@ -70,6 +72,10 @@ class Rule:
     answer_tokens: int | None = None
     reply: str | None = None
     invalid_json_first: bool = False
+    # Bulk answers: chunks of this many characters (answer_tokens of them) instead of word-sized ones.
+    chunk_chars: int | None = None
+    # A scripted tool call (name, input) made when that tool is offered, e.g. to test a sandbox.
+    tool_use: tuple[str, dict[str, Any]] | None = None
 
     def matches(self, number: int, model: str, prompt: str) -> bool:
         if self.requests and number not in self.requests:
@@ -179,6 +185,16 @@ def _parse_rule(index: int, data: Any, source: str) -> Rule:
     invalid_json_first = data.get("invalid_json_first", False)
     if not isinstance(invalid_json_first, bool):
         raise ScenarioError(f"{source}: {where}.invalid_json_first: expected true or false")
+    tool_use = data.get("tool_use")
+    if tool_use is not None:
+        if (
+            not isinstance(tool_use, dict)
+            or not isinstance(tool_use.get("name"), str)
+            or not isinstance(tool_use.get("input", {}), dict)
+            or set(tool_use) - {"name", "input"}
+        ):
+            raise ScenarioError(f"{source}: {where}.tool_use: expected {{name: TOOL, input: {{...}}}}")
+        tool_use = (tool_use["name"], dict(tool_use.get("input", {})))
     return Rule(
         index=index,
         requests=request_numbers,
@@ -197,6 +213,8 @@ def _parse_rule(index: int, data: Any, source: str) -> Rule:
         answer_tokens=_count(data, "answer_tokens", source, where),
         reply=reply,
         invalid_json_first=invalid_json_first,
+        chunk_chars=_count(data, "chunk_chars", source, where),
+        tool_use=tool_use,
     )
 
 

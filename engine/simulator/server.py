@@ -285,6 +285,8 @@ class Simulator:
             answer_tokens=None if answer_tokens is None else min(answer_tokens, body["max_tokens"]),
             exact_reply=rule.reply if rule else None,
             invalid_json=bool(scenario and rule and wants_json and scenario.take_invalid_json(rule)),
+            chunk_chars=rule.chunk_chars if rule else None,
+            tool_use=rule.tool_use if rule else None,
         )
         reply = compose_reply(body, conversation, settings)
         mid_stream_fault = rule if rule is not None and rule.fault in MID_STREAM_FAULTS else None

@@ -70,10 +70,10 @@ def harness_factory(tmp_path: Path) -> Callable[..., Any]:
     return make
 
 
-def workflow(steps: str, *, extra: str = "", tmp: Path | None = None) -> str:
+def workflow(steps: str, *, extra: str = "", tmp: Path | None = None, ws: Path | None = None) -> str:
     """A workflow document around some steps (YAML text indented by 4 under `steps:`)."""
     head = "workflow:\n  name: test\n"
     if tmp is not None:
-        head += f"  output_dir: {tmp / 'outputs'}\n  workspace_dir: {tmp / 'ws'}\n"
+        head += f"  output_dir: {tmp / 'outputs'}\n  workspace_dir: {ws or tmp / 'ws'}\n"
     head += textwrap.indent(textwrap.dedent(extra), "  ") if extra else ""
     return head + "  steps:\n" + textwrap.indent(textwrap.dedent(steps), "    ")
