@@ -11,12 +11,10 @@ TOOLS = [{"name": "Write", "description": "write a file", "input_schema": {"type
 
 
 async def test_chunk_chars_sends_answer_tokens_chunks_of_that_size():
-    async with scenario_simulator("rules:\n  - {answer_tokens: 50, chunk_chars: 1000}\n") as sim:
-        async with sdk_client(sim) as client:
-            stream = await client.messages.create(
-                model=MODEL, max_tokens=100, messages=user(PROMPT), stream=True
-            )
-            sizes = [len(e.delta.text) async for e in stream if e.type == "content_block_delta"]
+    yaml_text = "rules:\n  - {answer_tokens: 50, chunk_chars: 1000}\n"
+    async with scenario_simulator(yaml_text) as sim, sdk_client(sim) as client:
+        stream = await client.messages.create(model=MODEL, max_tokens=100, messages=user(PROMPT), stream=True)
+        sizes = [len(e.delta.text) async for e in stream if e.type == "content_block_delta"]
     assert sizes == [1000] * 50
 
 
