@@ -65,9 +65,6 @@ def post_process(text: str, steps: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-POST_PROCESSING = ("extract_code_blocks", "extract_links", "extract_key_points", "extract_recommendations")
-
-
 def instructions(fmt: str, schema: dict[str, Any] | None) -> str:
     if fmt == "json":
         text = "Answer with only a JSON value, no prose and no code fence."

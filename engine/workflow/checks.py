@@ -15,7 +15,7 @@ from typing import Any
 from engine.workflow.compat import DOTTED_NAME, QUOTED_TEXT
 from engine.workflow.normalize import Normalized
 from engine.workflow.report import Report
-from engine.workflow.rules import CALLABLE_PATTERN, HANDLER_NAMES
+from engine.workflow.rules import CALLABLE_PATTERN, HANDLER_NAMES, POST_PROCESSING
 from engine.workflow.sourced import Src, SrcList
 from engine.workflow.suggest import closest, did_you_mean
 from engine.workflow.yaml_source import RawPath, YamlDocument
@@ -374,7 +374,19 @@ class WorkflowChecks:
         return self.callbacks_checked[reference]
 
     def _extraction(self, config: Any) -> None:
-        if not isinstance(config, Src) or not isinstance(config.get("schema"), dict):
+        if not isinstance(config, Src):
+            return
+        steps = config.get("post_processing")
+        if isinstance(steps, list):
+            for index, name in enumerate(steps):
+                if isinstance(name, str) and name not in POST_PROCESSING:
+                    self.report.at_value(
+                        (*config.origin("post_processing"), index),
+                        f"post_processing '{name}' is not supported here and is skipped"
+                        f"{did_you_mean(name, POST_PROCESSING)} (supported: {', '.join(POST_PROCESSING)})",
+                        "warning",
+                    )
+        if not isinstance(config.get("schema"), dict):
             return
         if config.get("format", "json") != "json":
             self.report.at_key(config.origin("schema"), "schema is only used with format: json", "warning")

@@ -18,6 +18,13 @@ RETRY_REASONS: tuple[str, ...] = (
     "connection",
     "incomplete_stream",
 )
+# What claude_extract's `post_processing` can do (engine/extraction.py does it); others warn.
+POST_PROCESSING: tuple[str, ...] = (
+    "extract_code_blocks",
+    "extract_links",
+    "extract_key_points",
+    "extract_recommendations",
+)
 # The fields of each handler's options model (model.HANDLER_OPTION_MODELS); a test keeps them equal.
 HANDLER_OPTION_KEYS: dict[str, tuple[str, ...]] = {
     "console": ("show_tools", "show_stats", "color"),

@@ -112,3 +112,23 @@ async def test_a_corrupt_session_file_is_a_clear_error(harness_factory, tmp_path
     assert first.status == "failed"
     assert "is corrupt" in first.error and str(path) in first.error
     assert path.read_text(encoding="utf-8") == "{not json"  # left as it was for the user to inspect
+
+
+async def test_post_processing_extracts_code_blocks_and_links(harness_factory, tmp_path):
+    reply = "Use this:\n\n```python\nprint('hi')\n```\n\n- see https://example.org/docs for more\n"
+    steps = """
+    - name: notes
+      type: claude_extract
+      claude_options: {stream_handler: buffer}
+      extraction_config:
+        format: markdown
+        post_processing: [extract_code_blocks, extract_links, extract_key_points]
+      prompt: "Show me some code"
+    """
+    async with harness_factory({"rules": [{"reply": reply}]}) as h:
+        result = await h.run(workflow(steps, tmp=tmp_path))
+    data = result.steps["notes"].data
+    assert data["code_blocks"] == [{"language": "python", "code": "print('hi')\n"}]
+    assert data["links"] == ["https://example.org/docs"]
+    assert data["key_points"] == ["see https://example.org/docs for more"]
+    assert data["text"] == reply

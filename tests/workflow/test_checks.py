@@ -112,3 +112,20 @@ def test_session_context_may_name_a_session_defined_later():
         "    - {name: b, type: claude_session, session_config: {session_name: s}, prompt: hi}\n"
     )
     assert result.ok, result.errors
+
+
+def test_unknown_post_processing_is_a_warning_with_a_suggestion(tmp_path):
+    from engine.workflow import load_workflow
+
+    path = tmp_path / "w.yaml"
+    path.write_text(
+        "workflow:\n  name: w\n  steps:\n    - name: a\n      type: claude_extract\n"
+        "      extraction_config:\n        format: markdown\n"
+        "        post_processing: [extract_code_block]\n      prompt: hi\n",
+        encoding="utf-8",
+    )
+    result = load_workflow(path)
+    assert not result.errors
+    [warning] = result.warnings
+    assert (warning.line, warning.col) == (8, 27)
+    assert "did you mean 'extract_code_blocks'" in str(warning)
