@@ -208,14 +208,19 @@ class Runner:
                         self._skip(step, self._stopping)
                         continue
                     result = await self._run_step(step)
-                    if result.status in ("failed", "interrupted") and (
-                        self._stopping is not None or getattr(self.workflow, "on_error", "stop") != "continue"
-                    ):
-                        status = result.status
-                        reason = self._stopping or f"step {step.name} {result.status}: {result.reason}"
-                        self._stopping = self._stopping or reason
+                    stops = getattr(self.workflow, "on_error", "stop") != "continue"
+                    if result.status in ("failed", "interrupted") and stops and self._stopping is None:
+                        self._stopping = f"step {step.name} {result.status}: {result.reason}"
             finally:
-                if self._stopping is not None and status == "succeeded":
+                # Any failed step fails the run (exit 1), also under on_error: continue; a run stopped
+                # early is interrupted (exit 130); a step a guard interrupted under continue is in its record.
+                failed = next((r for r in self.results.values() if r.status == "failed"), None)
+                if failed is not None:
+                    status, reason = (
+                        "failed",
+                        f"step {failed.step_id} failed: {failed.error or failed.reason}",
+                    )
+                elif self._stopping is not None:
                     status, reason = "interrupted", self._stopping
                 cost = sum(r.metrics.cost_usd for r in self.results.values())
                 duration = time.monotonic() - started
