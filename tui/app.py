@@ -206,15 +206,18 @@ class DashboardApp(App[int]):
         changed = self.state.apply(events) if events else {}
         restated = self.state.restated if events else set()
         now = self.clock()
-        figures_due = self._ticks % FIGURE_TICKS == 0
+        # Each tick refreshes the figures of a tenth of the steps, so no frame repaints them all at once.
+        turn = self._ticks % FIGURE_TICKS
+        figures_due = turn == 0
         self._ticks += 1
         for step_id in changed:
             self._follow_step(self.state.steps[step_id])
-        relabel = [sid for sid, step in self.state.steps.items() if step.running] if figures_due else []
+        relabel = [sid for n, (sid, step) in enumerate(self.state.steps.items())
+                   if step.running and n % FIGURE_TICKS == turn]
         self.step_tree.sync(self.state, [*restated, *relabel], now, self.selected)
-        for pane in self.panes.values():
+        for n, pane in enumerate(self.panes.values()):
             pane.live.sync()
-            if figures_due or pane.step_id in restated:
+            if n % FIGURE_TICKS == turn or pane.step_id in restated:
                 self._title_pane(pane, now)
         # Header and gauges sit at the screen's edges: repainting them every tick would stretch each
         # frame's repaint over the whole screen, so they follow the figures' pace (or a status change).
