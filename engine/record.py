@@ -39,9 +39,10 @@ RECORD_LATENCY_S = 0.1
 
 def write_json_atomically(path: Path, data: Any) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Compact: json's C encoder is used only without `indent`, about 4x faster (`jq .` pretty-prints it).
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
     with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        out.write(text)
     # Rename is atomic: a reader (or a process killed mid-write) sees the old or the new file, never
     # half of one. No fsync: it guards only against an OS crash and costs milliseconds per snapshot.
     os.replace(tmp, path)
