@@ -120,7 +120,7 @@ async def main() -> int:
         for count in (200, 400, 800):
             deltas, wall, complete = await engine_parallel(client, count, out)
             offered = count * 50
-            achieved = deltas / (wall - single + TOKENS / 50) if wall > 0 else 0
+            achieved = deltas / wall
             print(
                 f"saturation sweep: {count} tasks offer {offered} deltas/s; the step took {wall:.2f} s "
                 f"({wall / single:.2f}x a single task), ~{achieved:.0f} deltas/s, complete: {complete}"
