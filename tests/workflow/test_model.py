@@ -5,7 +5,8 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from engine.workflow import ClaudeOptions, StaticPart, parse_workflow
+from engine.workflow import parse_workflow
+from engine.workflow.model import ClaudeOptions, StaticPart
 from engine.workflow.presets import PRESET_MODELS
 
 
