@@ -1,6 +1,6 @@
 """The Runner: runs a workflow's steps in order and publishes what happens as events.
 
-`start_run` returns the run handle, the one object through which control flows back into the
+`Runner.start()` returns the run handle, the one object through which control flows back into the
 engine: `interrupt(step_id, reason)`, `interrupt_all(reason)`, and `await handle` for the result.
 Interruption is task cancellation; whatever a step holds (HTTP stream, handlers, files) is
 released in its `finally`.
@@ -106,10 +106,6 @@ class RunHandle:
     def buffers(self) -> dict[str, Any]:
         """Buffer handlers by step id: their text stays readable after the step ends."""
         return self._runner.env.buffers
-
-    @property
-    def running_steps(self) -> list[str]:
-        return list(self._runner.step_tasks)
 
     def interrupt(self, step_id: str, reason: str = "interrupted by user") -> bool:
         return self._runner.interrupt(step_id, reason)

@@ -130,7 +130,6 @@ async def test_several_handlers_on_one_step_each_get_everything(harness_factory,
 
 
 async def test_a_slow_handler_stalls_neither_the_stream_nor_other_handlers(harness_factory, tmp_path):
-    env = HandlerEnvironment(console_enabled=False)
     reply = REPLY[:600]
     async with harness_factory({"rules": [{"reply": reply}]}, tokens_per_second=300) as h:
         handle, _ = h.start(
@@ -141,18 +140,17 @@ async def test_a_slow_handler_stalls_neither_the_stream_nor_other_handlers(harne
                     "stream_buffer_size: 40",
                 ),
                 tmp=tmp_path,
-            ),
-            env,
+            )
         )
         await h.sim.wait_for_requests(1, timeout=30)
         # The simulator finished sending while the slow callback (0.3 s a call) is still behind...
         assert len(callbacks.calls) < 3
         # ...and the buffer handler was not held up by it.
         for _ in range(100):
-            if "answer" in env.buffers and env.buffers["answer"].text == reply:
+            if "answer" in handle.buffers and handle.buffers["answer"].text == reply:
                 break
             await asyncio.sleep(0.01)
-        assert env.buffers["answer"].text == reply
+        assert handle.buffers["answer"].text == reply  # readable through the run handle
         result = await handle
     assert result.status == "succeeded"
     # Nothing was lost: the slow callback got every chunk once it caught up.
