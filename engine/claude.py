@@ -64,7 +64,7 @@ async def call_model(
         if not streaming:
             return await _call_once(client, request, step_id, publish, spool, meter, separator)
         stream = await client.messages.create(**request, stream=True)
-    except AttemptFailed:
+    except (AttemptFailed, StopRequested):
         raise
     except Exception as exc:
         raise classify(exc) from exc

@@ -132,3 +132,12 @@ async def test_budget_interrupts_the_run_when_spent(harness_factory, tmp_path):
     assert result.steps["after"].status == "skipped"
     [finished] = h.of(StepFinished, "long")
     assert finished.metrics.cost_usd >= 0.003
+
+
+async def test_stop_on_also_guards_a_non_streaming_step(harness_factory, tmp_path):
+    steps, extra = two_steps(options="stop_on: ['FATAL']\n        async_streaming: false")
+    async with harness_factory({"rules": [{"prompt_contains": "rivers", "reply": "ok\nFATAL: bad\n"}]}) as h:
+        result = await h.run(workflow(steps, extra=extra, tmp=tmp_path))
+    assert result.steps["long"].status == "interrupted"
+    assert "stop_on" in result.steps["long"].reason
+    assert result.steps["long"].text == "ok\nFATAL: bad\n"
