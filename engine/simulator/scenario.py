@@ -258,3 +258,12 @@ def _count(data: dict[str, Any], key: str, source: str, where: str, minimum: int
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ScenarioError(f"{source}: {where}.{key}: expected a whole number >= {minimum}, got {value!r}")
     return value
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """Pacing (None: the scenario's default, else as fast as possible) and an optional fault script."""
+
+    ttft_ms: float | None = None
+    tokens_per_second: float | None = None
+    scenario: Scenario | None = None

@@ -22,7 +22,7 @@ from engine.simulator.answers import (
 )
 from engine.simulator.conversation import Conversation
 from engine.simulator.pacing import TickClock
-from engine.simulator.scenario import MID_STREAM_FAULTS, STATUS_FAULTS, Rule, Scenario
+from engine.simulator.scenario import MID_STREAM_FAULTS, STATUS_FAULTS, Rule, SimulatorConfig
 from engine.simulator.sse import error_payload, frame, render_stream
 from engine.simulator.structured import requested_schema
 from engine.simulator.validation import (
@@ -86,15 +86,6 @@ class RequestRecord:
     hung_up: bool
     fault: str | None
     duration_s: float
-
-
-@dataclass(frozen=True)
-class SimulatorConfig:
-    """Pacing (None: the scenario's default, else as fast as possible) and an optional fault script."""
-
-    ttft_ms: float | None = None
-    tokens_per_second: float | None = None
-    scenario: Scenario | None = None
 
 
 @dataclass
