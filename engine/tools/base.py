@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,15 @@ class ToolContext:
 
 
 Handler = Callable[[ToolContext, dict[str, Any]], Awaitable[ToolOutcome]]
+
+
+def in_thread(work: Callable[[ToolContext, dict[str, Any]], str]) -> Handler:
+    """A handler running blocking file work in a worker thread, so the event loop keeps streaming tokens."""
+
+    async def handler(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
+        return ToolOutcome(await asyncio.to_thread(work, ctx, args))
+
+    return handler
 
 
 @dataclass(frozen=True)

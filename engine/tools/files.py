@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import secrets
@@ -11,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.tools.base import BINARY_SNIFF_BYTES, Tool, ToolContext, ToolOutcome, looks_binary
+from engine.tools.base import BINARY_SNIFF_BYTES, Tool, ToolContext, in_thread, looks_binary
 from engine.tools.sandbox import ToolError
 
 DEFAULT_READ_LINES = 2000
@@ -22,16 +21,7 @@ MAX_EDIT_BYTES = 10 * 1024 * 1024
 NOTE_ROOM = 200
 
 
-async def read(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
-    return ToolOutcome(await asyncio.to_thread(_read, ctx, args))
 
-
-async def write(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
-    return ToolOutcome(await asyncio.to_thread(_write, ctx, args))
-
-
-async def edit(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
-    return ToolOutcome(await asyncio.to_thread(_edit, ctx, args))
 
 
 def _read(ctx: ToolContext, args: dict[str, Any]) -> str:
@@ -188,7 +178,7 @@ READ = Tool(
         "required": ["file_path"],
         "additionalProperties": False,
     },
-    handler=read,
+    handler=in_thread(_read),
 )
 
 WRITE = Tool(
@@ -207,7 +197,7 @@ WRITE = Tool(
         "required": ["file_path", "content"],
         "additionalProperties": False,
     },
-    handler=write,
+    handler=in_thread(_write),
 )
 
 EDIT = Tool(
@@ -232,5 +222,5 @@ EDIT = Tool(
         "required": ["file_path", "old_string", "new_string"],
         "additionalProperties": False,
     },
-    handler=edit,
+    handler=in_thread(_edit),
 )

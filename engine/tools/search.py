@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import io
 import os
@@ -11,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.tools.base import BINARY_SNIFF_BYTES, Tool, ToolContext, ToolOutcome, looks_binary
+from engine.tools.base import BINARY_SNIFF_BYTES, Tool, ToolContext, in_thread, looks_binary
 from engine.tools.sandbox import Refused, Sandbox, ToolError
 
 MAX_LISTED = 1000
@@ -25,16 +24,7 @@ NOTE_ROOM = 300
 MAGIC = re.compile(r"[*?\[]")
 
 
-async def glob(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
-    return ToolOutcome(await asyncio.to_thread(_glob, ctx, args))
 
-
-async def grep(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
-    return ToolOutcome(await asyncio.to_thread(_grep, ctx, args))
-
-
-async def ls(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
-    return ToolOutcome(await asyncio.to_thread(_ls, ctx, args))
 
 
 def _glob(ctx: ToolContext, args: dict[str, Any]) -> str:
@@ -349,7 +339,7 @@ GLOB = Tool(
         "required": ["pattern"],
         "additionalProperties": False,
     },
-    handler=glob,
+    handler=in_thread(_glob),
 )
 
 GREP = Tool(
@@ -377,7 +367,7 @@ GREP = Tool(
         "required": ["pattern"],
         "additionalProperties": False,
     },
-    handler=grep,
+    handler=in_thread(_grep),
 )
 
 LS = Tool(
@@ -391,5 +381,5 @@ LS = Tool(
         "properties": {"path": {"type": "string", "description": f"The directory to list, {PATH_NOTE}."}},
         "additionalProperties": False,
     },
-    handler=ls,
+    handler=in_thread(_ls),
 )
