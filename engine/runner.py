@@ -113,6 +113,11 @@ class RunHandle:
     def interrupt_all(self, reason: str = "interrupted by user") -> None:
         self._runner.interrupt_all(reason)
 
+    def record_forced_quit(self, reason: str) -> None:
+        """The process must end before the run stopped cleanly: write run.json now, synchronously, with
+        the run and its unfinished steps marked interrupted, so the record stays consistent."""
+        self._runner.recorder.snapshot(status="interrupted", reason=reason)
+
     def __await__(self):  # type: ignore[no-untyped-def]
         assert self.task is not None
         return self.task.__await__()

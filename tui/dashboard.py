@@ -43,7 +43,7 @@ class EngineRun:
         self.simulator_config = simulator_config
         self.output_dir = output_dir
         self.provider: Any = None
-        self.runner: Any = None
+        self.handle: Any = None
 
     @contextlib.asynccontextmanager
     async def open(self) -> AsyncIterator[Any]:
@@ -58,17 +58,17 @@ class EngineRun:
         async with open_provider(self.provider_name, simulator_config=self.simulator_config,
                                  max_retries=0) as provider:
             self.provider = provider
-            self.runner = Runner(self.workflow, provider.client, provider=self.provider_name,
-                                 simulated=provider.simulated, output_dir=self.output_dir,
-                                 # Console handlers would write over the dashboard; the others keep working.
-                                 env=HandlerEnvironment(console_enabled=False))
-            handle = self.runner.start()
-            yield handle
+            runner = Runner(self.workflow, provider.client, provider=self.provider_name,
+                            simulated=provider.simulated, output_dir=self.output_dir,
+                            # Console handlers would write over the dashboard; the others keep working.
+                            env=HandlerEnvironment(console_enabled=False))
+            self.handle = runner.start()
+            yield self.handle
 
     def record_forced_quit(self, reason: str) -> None:
         """The run did not stop in time: write its record now, synchronously, so it stays consistent."""
-        if self.runner is not None:
-            self.runner.recorder.snapshot(status="interrupted", reason=reason)
+        if self.handle is not None:
+            self.handle.record_forced_quit(reason)
 
 
 def run_dashboard(workflow: Any, args: Any, scenario: Path | None) -> int:

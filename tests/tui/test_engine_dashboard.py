@@ -22,7 +22,7 @@ TWO_STEPS = """
 
 
 def record(run) -> dict:
-    return json.loads((run.runner.run_dir / "run.json").read_text(encoding="utf-8"))
+    return json.loads((run.handle.run_dir / "run.json").read_text(encoding="utf-8"))
 
 
 async def test_a_running_step_gets_a_pane_that_shows_its_streamed_text(engine_app):
@@ -84,5 +84,5 @@ async def test_quit_while_running_asks_then_leaves_a_consistent_record(engine_ap
     saved = record(run)
     assert saved["status"] == "interrupted"
     assert saved["steps"]["essay"]["status"] == "interrupted"
-    streamed = (run.runner.run_dir / "streams" / "essay.txt").read_text(encoding="utf-8")
+    streamed = (run.handle.run_dir / "streams" / "essay.txt").read_text(encoding="utf-8")
     assert streamed and REPLY.startswith(streamed)

@@ -102,8 +102,7 @@ async def run_in_console(workflow: Any, args: Any, scenario: Path | None) -> int
                 print("\nstopping: interrupting running steps (Ctrl+C again to force)", file=sys.stderr)
                 handle.interrupt_all("interrupted by user (Ctrl+C)")
                 return
-            # Forced: the record is written now, synchronously, so it stays consistent.
-            runner.recorder.snapshot(status="interrupted", reason="forced quit (Ctrl+C twice)")
+            handle.record_forced_quit("forced quit (Ctrl+C twice)")
             sys.stdout.flush()
             os._exit(EXIT_INTERRUPTED)
 
