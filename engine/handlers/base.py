@@ -78,7 +78,6 @@ class HandlerPump:
         self.buffer_size = max(1, buffer_size)
         self.flush_interval = max(flush_interval_ms, 0.0) / 1000
         self.inbox = Inbox()
-        self.calls = 0  # how many times `handle` ran: lets tests see the buffering rules at work
         self._pending: list[str] = []
         self._pending_since = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -88,12 +87,15 @@ class HandlerPump:
         self._unsubscribe = bus.subscribe(self.inbox, step_id)
         self._task = asyncio.create_task(self._run(), name=f"handler:{self.handler.name}:{step_id}")
 
-    async def stop(self) -> None:
-        """Deliver everything pending, close the handler and end the task."""
+    def _detach(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
         self.inbox.close()
+
+    async def stop(self) -> None:
+        """Deliver everything pending, close the handler and end the task."""
+        self._detach()
         if self._task:
             await asyncio.shield(self._task)
 
@@ -129,14 +131,28 @@ class HandlerPump:
                     break
             await self._deliver_pending()
             await handler.flush()
-        except Exception:
-            # A broken handler must not take the step down with it; it is reported and detached.
-            log.exception("stream handler %s failed for step %s", handler.name, handler.context.step_id)
+        except Exception as exc:
+            # A broken handler must not take the step down with it: it is reported in one line and
+            # detached, so nothing piles up in its inbox for the rest of the step.
+            self._detach()
+            log.warning(
+                "stream handler %s of step %s failed and was detached: %s: %s",
+                handler.name,
+                handler.context.step_id,
+                type(exc).__name__,
+                exc,
+            )
         finally:
             try:
                 await handler.close(finished)
-            except Exception:
-                log.exception("stream handler %s failed to close", handler.name)
+            except Exception as exc:
+                log.warning(
+                    "stream handler %s of step %s failed to close: %s: %s",
+                    handler.name,
+                    handler.context.step_id,
+                    type(exc).__name__,
+                    exc,
+                )
 
     async def _deliver_full_batches(self) -> None:
         size = self.buffer_size
@@ -144,7 +160,6 @@ class HandlerPump:
         start = 0
         while len(pending) - start >= size:
             await self.handler.handle(pending[start : start + size])
-            self.calls += 1
             start += size
         self._pending = pending[start:]
         if self._pending:
@@ -154,4 +169,3 @@ class HandlerPump:
         if self._pending:
             batch, self._pending = self._pending, []
             await self.handler.handle(batch)
-            self.calls += 1

@@ -35,3 +35,7 @@ def done(result: dict[str, Any], context: dict[str, Any]) -> None:
 
 def stuck_on_complete(result: dict[str, Any], context: dict[str, Any]) -> None:
     time.sleep(60)  # a handler that will not finish: only a forced quit ends the run
+
+
+def explode(chunks: list[str], context: dict[str, Any]) -> None:
+    raise RuntimeError("this callback is broken")

@@ -167,3 +167,19 @@ async def test_non_streaming_delivers_the_whole_text_once(harness_factory, tmp_p
         )
     assert result.status == "succeeded"
     assert [chunks for _, chunks, _ in callbacks.calls] == [[REPLY]]
+
+
+async def test_a_broken_handler_is_detached_and_the_step_goes_on(harness_factory, tmp_path, caplog):
+    env = HandlerEnvironment(console_enabled=False)
+    async with harness_factory({"rules": [{"reply": REPLY}]}) as h:
+        result = await h.run(
+            workflow(
+                step("[callback, buffer]", "{callback: {callback: 'tests.engine.callbacks:explode'}}"),
+                tmp=tmp_path,
+            ),
+            env,
+        )
+    assert result.status == "succeeded"
+    assert env.buffers["answer"].text == REPLY
+    [warning] = [r for r in caplog.records if "detached" in r.getMessage()]
+    assert "this callback is broken" in warning.getMessage() and warning.exc_info is None
