@@ -127,7 +127,7 @@ def run_app(mode: str, window_s: float, report_path: Path) -> None:
         def timed_write(data: str) -> None:
             write(data)
             probe.on_write()
-            if probe.result is not None and run.runner is not None:
+            if probe.result is not None and run.handle is not None:
                 report_path.write_text(json.dumps(probe.result))
                 app.exit()
 
@@ -178,8 +178,6 @@ def run_app(mode: str, window_s: float, report_path: Path) -> None:
 
         app = NaiveDashboard()
     app.run()
-    if run.runner is not None:
-        run.runner.interrupt_all("benchmark over")
 
 
 def run_engine_alone(run: Any, probe: FrameProbe, report_path: Path) -> None:
@@ -208,8 +206,9 @@ def in_pty(argv: list[str], env: dict[str, str], until: Any, timeout_s: float) -
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True
+    )
     os.close(slave)
     seen = b""
     finished_at = None
@@ -234,13 +233,22 @@ def measure_streams(window_s: float) -> dict[str, dict[str, float]]:
     results = {}
     with simulator_process(scenario, tokens_per_second=TOKENS_PER_SECOND) as base_url:
         for mode in ("engine", "dashboard", "naive"):
-            env = dict(os.environ, ANTHROPIC_BASE_URL=base_url, ANTHROPIC_API_KEY="sk-bench",
-                       TERM="xterm-256color")
+            env = dict(
+                os.environ, ANTHROPIC_BASE_URL=base_url, ANTHROPIC_API_KEY="sk-bench", TERM="xterm-256color"
+            )
             env.pop("NO_COLOR", None)
             with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
                 report_path = Path(out.name)
-            argv = [sys.executable, __file__, "--child", mode, "--seconds", str(window_s),
-                    "--report", str(report_path)]
+            argv = [
+                sys.executable,
+                __file__,
+                "--child",
+                mode,
+                "--seconds",
+                str(window_s),
+                "--report",
+                str(report_path),
+            ]
             in_pty(argv, env, lambda _: False, timeout_s=window_s + 60)
             text = report_path.read_text()
             report_path.unlink()
@@ -301,8 +309,12 @@ def measure_memory() -> dict[str, Any]:
         return samples
 
     samples = asyncio.run(feed())
-    return {"rss_at_1m": samples[0], "rss_at_5m": samples[-1], "growth": samples[-1] - samples[0],
-            "samples": samples}
+    return {
+        "rss_at_1m": samples[0],
+        "rss_at_5m": samples[-1],
+        "growth": samples[-1] - samples[0],
+        "samples": samples,
+    }
 
 
 def measure_first_screen(runs: int = 3) -> list[float]:
@@ -311,16 +323,23 @@ def measure_first_screen(runs: int = 3) -> list[float]:
         path.write_text(
             "workflow:\n  name: first-screen\n"
             f"  output_dir: {tmp}/out\n  workspace_dir: {tmp}/ws\n"
-            "  steps:\n    - name: hello\n      type: claude\n      prompt: \"Say hello\"\n",
-            encoding="utf-8")
+            '  steps:\n    - name: hello\n      type: claude\n      prompt: "Say hello"\n',
+            encoding="utf-8",
+        )
         env = dict(os.environ, TERM="xterm-256color")
         for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "NO_COLOR"):
             env.pop(name, None)
         pipeline = Path(sys.executable).with_name("pipeline")
         # The header's first paint says the workflow has not started yet.
-        times = [in_pty([str(pipeline), "run", str(path), "--provider", "simulator", "--exit-when-done"],
-                        env, lambda seen: b"starting" in seen or b"first-screen" in seen, timeout_s=60)[1]
-                 for _ in range(runs)]
+        times = [
+            in_pty(
+                [str(pipeline), "run", str(path), "--provider", "simulator", "--exit-when-done"],
+                env,
+                lambda seen: b"starting" in seen or b"first-screen" in seen,
+                timeout_s=60,
+            )[1]
+            for _ in range(runs)
+        ]
     return times
 
 
@@ -338,24 +357,35 @@ def main() -> int:
     streams = measure_streams(args.seconds)
     memory = measure_memory()
     dash, naive = streams["dashboard"], streams["naive"]
-    print(f"{STREAMS} streams at {TOKENS_PER_SECOND} tokens/s, {args.seconds:.0f} s window,"
-          f" pty {COLUMNS}x{ROWS}")
+    print(
+        f"{STREAMS} streams at {TOKENS_PER_SECOND} tokens/s, {args.seconds:.0f} s window,"
+        f" pty {COLUMNS}x{ROWS}"
+    )
     for name, figures in streams.items():
-        print(f"  {name:9s} cpu {figures['cpu']:.0%} of a core · delta->painted"
-              f" p50 {figures['p50'] * 1000:.0f} ms p95 {figures['p95'] * 1000:.0f} ms"
-              f" · {figures['tokens_per_s']:.0f} tokens/s painted")
+        print(
+            f"  {name:9s} cpu {figures['cpu']:.0%} of a core · delta->painted"
+            f" p50 {figures['p50'] * 1000:.0f} ms p95 {figures['p95'] * 1000:.0f} ms"
+            f" · {figures['tokens_per_s']:.0f} tokens/s painted"
+        )
     ratio_cpu, ratio_p95 = dash["cpu"] / naive["cpu"], dash["p95"] / naive["p95"]
-    print(f"  ratios dashboard/naive: cpu {ratio_cpu:.2f}, p95 {ratio_p95:.2f};"
-          f" the UI's own share (dashboard - engine): {dash['cpu'] - streams['engine']['cpu']:.0%} of a core")
-    print(f"  memory over {FAST_FORWARD_TOKENS:,} tokens: RSS "
-          + " -> ".join(f"{mb:.0f}" for mb in memory["samples"]) + " MB")
+    print(
+        f"  ratios dashboard/naive: cpu {ratio_cpu:.2f}, p95 {ratio_p95:.2f};"
+        f" the UI's own share (dashboard - engine): {dash['cpu'] - streams['engine']['cpu']:.0%} of a core"
+    )
+    print(
+        f"  memory over {FAST_FORWARD_TOKENS:,} tokens: RSS "
+        + " -> ".join(f"{mb:.0f}" for mb in memory["samples"])
+        + " MB"
+    )
     print("  first screen of `pipeline run`: " + ", ".join(f"{t:.2f} s" for t in first))
-    ok = all([
-        report("dashboard cpu (fraction of one core)", dash["cpu"], CPU_TARGET),
-        report("dashboard p95 delta->painted", dash["p95"], P95_TARGET_S, " s"),
-        report("memory growth from 1M to 5M tokens", memory["growth"], MEMORY_GROWTH_TARGET_MB, " MB"),
-        report("first screen (median)", sorted(first)[len(first) // 2], FIRST_SCREEN_TARGET_S, " s"),
-    ])
+    ok = all(
+        [
+            report("dashboard cpu (fraction of one core)", dash["cpu"], CPU_TARGET),
+            report("dashboard p95 delta->painted", dash["p95"], P95_TARGET_S, " s"),
+            report("memory growth from 1M to 5M tokens", memory["growth"], MEMORY_GROWTH_TARGET_MB, " MB"),
+            report("first screen (median)", sorted(first)[len(first) // 2], FIRST_SCREEN_TARGET_S, " s"),
+        ]
+    )
     return 0 if ok else 1
 
 

@@ -20,6 +20,7 @@ from common import median, report, simulator_process
 
 from engine.events import TextDelta
 from engine.handlers import HandlerEnvironment
+from engine.providers import http_client
 from engine.runner import Runner
 from engine.workflow.model import ClaudeOptions, ClaudeStep
 
@@ -36,7 +37,11 @@ OPTIONS = ClaudeOptions(stream_handler=("buffer",), stream_handler_opts={"max_by
 
 def client_for(base_url: str) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(
-        base_url=base_url, api_key="sk-simulator", max_retries=0, timeout=anthropic.Timeout(120, connect=5)
+        http_client=http_client(),
+        base_url=base_url,
+        api_key="sk-simulator",
+        max_retries=0,
+        timeout=anthropic.Timeout(120, connect=5),
     )
 
 

@@ -39,11 +39,16 @@ async def child(kind: str, url: str, out: str) -> dict[str, float]:
     import anthropic
 
     from engine.handlers import HandlerEnvironment
+    from engine.providers import http_client
     from engine.runner import Runner
     from engine.workflow.model import ClaudeOptions, ClaudeStep
 
     client = anthropic.AsyncAnthropic(
-        base_url=url, api_key="sk-simulator", max_retries=0, timeout=anthropic.Timeout(300, connect=5)
+        http_client=http_client(),
+        base_url=url,
+        api_key="sk-simulator",
+        max_retries=0,
+        timeout=anthropic.Timeout(300, connect=5),
     )
 
     async def raw(prompt: str) -> int:

@@ -20,6 +20,7 @@ from common import median, report, simulator_process
 
 from engine.events import TextDelta
 from engine.handlers import HandlerEnvironment
+from engine.providers import http_client
 from engine.runner import Runner
 from engine.workflow.model import ClaudeOptions, ParallelClaudeStep, ParallelTask
 
@@ -30,7 +31,11 @@ MODEL = "claude-sonnet-4-6"
 
 def client_for(base_url: str) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(
-        base_url=base_url, api_key="sk-simulator", max_retries=0, timeout=anthropic.Timeout(120, connect=5)
+        http_client=http_client(),
+        base_url=base_url,
+        api_key="sk-simulator",
+        max_retries=0,
+        timeout=anthropic.Timeout(120, connect=5),
     )
 
 

@@ -78,9 +78,12 @@ class Inbox:
     async def wait(self, timeout: float | None = None) -> None:
         """Wait until something is pending (or the inbox is closed), at most `timeout` seconds."""
         if not self._items and not self.closed:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
+            if timeout is None:
+                await self._wake.wait()  # the common case, kept free of a timeout's set-up per wake-up
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
         self._wake.clear()
 
     def drain(self) -> list[Event]:

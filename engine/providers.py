@@ -37,6 +37,12 @@ def has_credentials() -> bool:
     return any(os.environ.get(name) for name in CREDENTIAL_VARIABLES)
 
 
+def http_client() -> anthropic.DefaultAioHttpClient:
+    """The SDK's own aiohttp transport (its `aiohttp` extra, vendored in the SDK): measured here it costs
+    about half the CPU per streamed delta of the default httpx transport with many streams at once."""
+    return anthropic.DefaultAioHttpClient()
+
+
 @asynccontextmanager
 async def open_provider(
     name: ProviderName = "auto",
@@ -52,13 +58,19 @@ async def open_provider(
         raise ValueError(f"unknown provider {name!r}: expected one of {', '.join(PROVIDER_NAMES)}")
     if name == "anthropic" or (name == "auto" and has_credentials()):
         # The SDK reads the key and ANTHROPIC_BASE_URL from the environment itself; we never hold the key.
-        async with anthropic.AsyncAnthropic(timeout=timeout, max_retries=max_retries) as client:
+        async with anthropic.AsyncAnthropic(
+            timeout=timeout, max_retries=max_retries, http_client=http_client()
+        ) as client:
             yield Provider(client=client, simulated=False, simulator=None)
         return
     async with (
         Simulator(simulator_config) as simulator,
         anthropic.AsyncAnthropic(
-            base_url=simulator.base_url, api_key=SIMULATOR_API_KEY, timeout=timeout, max_retries=max_retries
+            base_url=simulator.base_url,
+            api_key=SIMULATOR_API_KEY,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client(),
         ) as client,
     ):
         yield Provider(client=client, simulated=True, simulator=simulator)
