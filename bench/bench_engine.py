@@ -107,13 +107,21 @@ def _scope(runner: Runner):  # type: ignore[no-untyped-def]
     return Scope(runner.results, {})
 
 
-async def cpu_per_delta(coro_factory, repeats: int = 3) -> float:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(repeats):
-        start = time.process_time()
-        deltas = await coro_factory()
-        samples.append((time.process_time() - start) / max(deltas, 1) * 1e6)
-    return median(samples)
+async def cpu_per_delta(coro_factory) -> float:  # type: ignore[no-untyped-def]
+    start = time.process_time()
+    deltas = await coro_factory()
+    return (time.process_time() - start) / max(deltas, 1) * 1e6
+
+
+async def paired(baseline, candidate, pairs: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """Alternate the two measurements `pairs` times (so load drifts hit both alike) and return the
+    medians of each and of the per-pair ratios candidate / baseline."""
+    base, cand, ratios = [], [], []
+    for _ in range(pairs):
+        base.append(await cpu_per_delta(baseline))
+        cand.append(await cpu_per_delta(candidate))
+        ratios.append(cand[-1] / base[-1])
+    return median(base), median(cand), median(ratios)
 
 
 async def first_delta_ms(client: anthropic.AsyncAnthropic, out: Path, engine: bool) -> float:
@@ -156,17 +164,21 @@ async def main() -> int:
             client = client_for(url)
             await raw_loop(client, "answer-short")  # warm the connection pool and imports
             await engine_run(client, ["answer-short"], out, parallel=False)
-            raw = await cpu_per_delta(lambda: raw_loop(client, "answer-20k"))
-            eng = await cpu_per_delta(lambda: engine_run(client, ["answer-20k"], out, parallel=False))
+            raw, eng, ratio = await paired(
+                lambda: raw_loop(client, "answer-20k"),
+                lambda: engine_run(client, ["answer-20k"], out, parallel=False),
+                7,
+            )
             print(f"unthrottled 20k deltas: raw SDK {raw:.1f} us/delta, engine {eng:.1f} us/delta")
-            ok &= report("engine / raw CPU per delta, unthrottled", eng / raw, 1.5, "x")
+            ok &= report("engine / raw CPU per delta, unthrottled (median of 7 pairs)", ratio, 1.5, "x")
 
-            small = await cpu_per_delta(lambda: engine_run(client, ["answer-100kb"], out, parallel=False))
-            large = await cpu_per_delta(
-                lambda: engine_run(client, ["answer-1mb"], out, parallel=False), repeats=1
+            small, large, ratio = await paired(
+                lambda: engine_run(client, ["answer-100kb"], out, parallel=False),
+                lambda: engine_run(client, ["answer-1mb"], out, parallel=False),
+                3,
             )
             print(f"engine CPU per delta: 100 KB answer {small:.1f} us, 1 MB answer {large:.1f} us")
-            ok &= report("1 MB / 100 KB CPU per delta", large / small, 1.1, "x")
+            ok &= report("1 MB / 100 KB CPU per delta (median of 3 pairs)", ratio, 1.1, "x")
 
             raw_first = await first_delta_ms(client, out, engine=False)
             eng_first = await first_delta_ms(client, out, engine=True)
@@ -182,10 +194,13 @@ async def main() -> int:
             async def raw_many() -> int:
                 return sum(await asyncio.gather(*(raw_loop(client, p) for p in prompts)))
 
-            raw = await cpu_per_delta(raw_many, repeats=2)
-            eng = await cpu_per_delta(lambda: engine_run(client, prompts, out, parallel=True), repeats=2)
+            raw, eng, ratio = await paired(
+                raw_many, lambda: engine_run(client, prompts, out, parallel=True), 3
+            )
             print(f"50 streams at 100 tokens/s: raw SDK {raw:.1f} us/delta, engine {eng:.1f} us/delta")
-            ok &= report("engine / raw CPU per delta, 50 throttled streams", eng / raw, 1.3, "x")
+            ok &= report(
+                "engine / raw CPU per delta, 50 throttled streams (median of 3 pairs)", ratio, 1.3, "x"
+            )
             await client.close()
     return 0 if ok else 1
 
