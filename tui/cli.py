@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_var_argument(run)
     run.add_argument("--output-dir", metavar="DIR", help="where run records go (default: the workflow's)")
     run.add_argument("--scenario", metavar="FILE",
-                     help="simulator scenario (default: NAME.scenario.yaml beside the workflow, if any)")
+                     help="simulator scenario (default: scenarios/NAME.yaml beside the workflow, if any)")
     run.add_argument("--exit-when-done", action="store_true",
                      help="dashboard: close as soon as the run ends (demos, scripts)")
     run.add_argument("--stop-on-error", action="store_true",

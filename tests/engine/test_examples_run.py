@@ -10,7 +10,7 @@ import pytest
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(p for p in (ROOT / "workflows").glob("*.yaml") if not p.name.endswith(".scenario.yaml"))
+EXAMPLES = sorted((ROOT / "workflows").glob("*.yaml"))  # scenarios live in workflows/scenarios/
 # Examples whose scenario scripts a failure that the run reports.
 EXPECTED_EXIT = {"claude_batch": 1}
 
