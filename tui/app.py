@@ -7,6 +7,7 @@ batch into `RunState` and redraws only what changed. Control goes back through t
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import time
 from collections import deque
@@ -170,6 +171,9 @@ class DashboardApp(App[int]):
             async with self.open_run() as handle:
                 self.handle = handle
                 handle.bus.subscribe(self.inbox)
+                # Everything imported and built so far lives as long as the app: keep it out of the
+                # collector, whose full passes over it would otherwise stall frames while text streams.
+                gc.freeze()
                 if self.handle_sigterm:
                     loop = asyncio.get_running_loop()
                     loop.add_signal_handler(signal.SIGTERM, handle.interrupt_all, "terminated (SIGTERM)")
