@@ -114,3 +114,12 @@ async def test_filesystem_errors_come_back_as_error_results(box: ToolBox, worksp
         locked.chmod(0o755)
     if outcome.is_error:  # root reads through permissions; the point is that nothing raised
         assert "locked/a.txt" in outcome.output
+
+
+def test_the_workflow_format_and_the_toolbox_know_the_same_tools():
+    from typing import get_args
+
+    from engine.tools import TOOL_NAMES
+    from engine.workflow.model import ToolName
+
+    assert set(get_args(ToolName)) == set(TOOL_NAMES)
