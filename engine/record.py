@@ -70,7 +70,6 @@ class RunRecorder:
         }
         self._events: TextIO | None = None
         self._task: asyncio.Task[None] | None = None
-        self._dirty = False
         self._last_snapshot = 0.0
 
     def start(self, bus: EventBus) -> None:

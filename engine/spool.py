@@ -45,10 +45,6 @@ class TextSpool:
         self._chunks = []
         self._memory_chars = 0
 
-    @property
-    def spilled(self) -> bool:
-        return self._file is not None
-
     def text(self) -> str:
         if self._file is None:
             if len(self._chunks) > 1:

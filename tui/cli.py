@@ -13,7 +13,6 @@ import sys
 from engine import __version__
 
 EXIT_OK = 0
-EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 

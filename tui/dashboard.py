@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-EXIT_INVALID = 2
+from tui.cli import EXIT_USAGE
 
 
 def concurrency_limit(workflow: Any) -> int | None:
@@ -79,7 +79,7 @@ def run_dashboard(workflow: Any, args: Any, scenario: Path | None) -> int:
         sim_config = simulator_config(args, scenario) if args.provider != "anthropic" else None
     except Exception as exc:  # a broken scenario file is a user mistake: one line, no traceback
         print(f"pipeline: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_USAGE
     run = EngineRun(workflow, args.provider, sim_config, Path(args.output_dir) if args.output_dir else None)
     app = DashboardApp(
         run.open,

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_INVALID = 2
-EXIT_INTERRUPTED = 130
+from tui.cli import EXIT_INTERRUPTED, EXIT_USAGE
 
 
 def scenario_beside(workflow_file: Path) -> Path | None:
@@ -35,7 +34,7 @@ def main(args: Any) -> int:
     if loaded.errors or loaded.workflow is None:
         for error in loaded.errors:
             print(str(error), file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_USAGE
     scenario = Path(args.scenario) if args.scenario else scenario_beside(Path(args.file))
     if sys.stdout.isatty() and not args.no_tui:
         from tui.dashboard import run_dashboard
@@ -74,7 +73,7 @@ async def run_in_console(workflow: Any, args: Any, scenario: Path | None) -> int
         sim_config = simulator_config(args, scenario) if args.provider != "anthropic" else None
     except Exception as exc:  # a broken scenario file is a user mistake: one line, no traceback
         print(f"pipeline: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_USAGE
     # The engine retries every failure itself (each attempt visible as an event), so the SDK does not.
     async with open_provider(args.provider, simulator_config=sim_config, max_retries=0) as provider:
         badge = "SIMULATED" if provider.simulated else "LIVE"

@@ -9,9 +9,8 @@ import signal
 import sys
 
 from engine.simulator import Scenario, ScenarioError, Simulator, SimulatorConfig
+from tui.cli import EXIT_OK, EXIT_USAGE
 
-EXIT_OK = 0
-EXIT_USAGE = 2
 DEMO_TTFT_MS = 400.0
 DEMO_TOKENS_PER_SECOND = 60.0
 DEMO_PROMPT = "Explain how token streaming makes a workflow runner for Claude feel fast and controllable."
