@@ -13,6 +13,14 @@ from pydantic.json_schema import SkipJsonSchema
 
 from engine.workflow import rules
 from engine.workflow.presets import DEFAULT_MODEL, PresetName
+from engine.workflow.registry import (
+    HANDLERS,
+    STEP_TYPES,
+    HandlerType,
+    StepType,
+    register_handler,
+    register_step_type,
+)
 from engine.workflow.rules import RETRY_REASONS, keyed_handler_options
 
 HandlerName = Literal["console", "file", "buffer", "callback"]
@@ -88,12 +96,15 @@ class CallbackHandlerOptions(FrozenModel):
     )
 
 
-HANDLER_OPTION_MODELS: dict[str, type[FrozenModel]] = {
-    "console": ConsoleHandlerOptions,
-    "file": FileHandlerOptions,
-    "buffer": BufferHandlerOptions,
-    "callback": CallbackHandlerOptions,
-}
+for _handler in (
+    HandlerType("console", ConsoleHandlerOptions, "engine.handlers.console:ConsoleHandler"),
+    HandlerType("file", FileHandlerOptions, "engine.handlers.file:FileHandler"),
+    HandlerType("buffer", BufferHandlerOptions, "engine.handlers.buffer:BufferHandler"),
+    HandlerType("callback", CallbackHandlerOptions, "engine.handlers.callback:CallbackHandler"),
+):
+    register_handler(_handler)
+
+HANDLER_OPTION_MODELS: dict[str, type[BaseModel]] = {name: h.options for name, h in HANDLERS.items()}
 
 
 class StreamHandlerOptions(FrozenModel):
@@ -326,15 +337,20 @@ Step = Annotated[
     Field(discriminator="type"),
 ]
 
-STEP_MODELS: dict[str, type[StepBase]] = {
-    "claude": ClaudeStep,
-    "claude_smart": ClaudeSmartStep,
-    "claude_session": ClaudeSessionStep,
-    "claude_extract": ClaudeExtractStep,
-    "claude_batch": ClaudeBatchStep,
-    "claude_robust": ClaudeRobustStep,
-    "parallel_claude": ParallelClaudeStep,
-}
+# The built-in step types. claude_smart and claude_robust differ from claude only in options (presets,
+# retry_config), which the loader has already merged into each step's claude_options.
+for _step_type in (
+    StepType("claude", ClaudeStep, "engine.steps.claude:run_claude_step"),
+    StepType("claude_smart", ClaudeSmartStep, "engine.steps.claude:run_claude_step"),
+    StepType("claude_session", ClaudeSessionStep, "engine.steps.session:run_session_step"),
+    StepType("claude_extract", ClaudeExtractStep, "engine.steps.extract:run_extract_step"),
+    StepType("claude_batch", ClaudeBatchStep, "engine.steps.batch:run_batch_step", fans_out=True),
+    StepType("claude_robust", ClaudeRobustStep, "engine.steps.claude:run_claude_step"),
+    StepType("parallel_claude", ParallelClaudeStep, "engine.steps.parallel:run_parallel_step", fans_out=True),
+):
+    register_step_type(_step_type)
+
+STEP_MODELS: dict[str, type[StepBase]] = {name: t.model for name, t in STEP_TYPES.items()}  # type: ignore[misc]
 
 
 class Defaults(FrozenModel):
