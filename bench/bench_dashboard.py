@@ -105,17 +105,24 @@ def run_app(mode: str, window_s: float, report_path: Path) -> None:
 
     from engine.workflow import parse_workflow
     from tui.app import DashboardApp
-    from tui.dashboard import EngineRun
 
     probe = FrameProbe(window_s)
     out = tempfile.mkdtemp(prefix="bench-dashboard-")
     loaded = parse_workflow(workflow_yaml(out))
     assert not loaded.errors, loaded.errors
-    run = EngineRun(loaded.workflow, "anthropic", None, Path(out))
+    handles: list[Any] = []
 
     @contextlib.asynccontextmanager
     async def open_probed_run() -> Any:
-        async with run.open() as handle:
+        # The launch path of `pipeline run`, imported once the app is up as the dashboard does.
+        from engine.handlers import HandlerEnvironment
+        from engine.launch import open_run
+
+        handlers = HandlerEnvironment(console_enabled=False)
+        async with open_run(
+            loaded.workflow, provider="anthropic", output_dir=Path(out), handlers=handlers
+        ) as handle:
+            handles.append(handle)
             handle.bus.listen(probe.on_event)
             yield handle
 
@@ -127,14 +134,14 @@ def run_app(mode: str, window_s: float, report_path: Path) -> None:
         def timed_write(data: str) -> None:
             write(data)
             probe.on_write()
-            if probe.result is not None and run.handle is not None:
+            if probe.result is not None and handles:
                 report_path.write_text(json.dumps(probe.result))
                 app.exit()
 
         driver.write = timed_write  # type: ignore[method-assign]
 
     if mode == "engine":
-        run_engine_alone(run, probe, report_path)
+        run_engine_alone(open_probed_run, probe, report_path)
         return
     if mode == "dashboard":
 
@@ -180,13 +187,12 @@ def run_app(mode: str, window_s: float, report_path: Path) -> None:
     app.run()
 
 
-def run_engine_alone(run: Any, probe: FrameProbe, report_path: Path) -> None:
+def run_engine_alone(open_probed_run: Any, probe: FrameProbe, report_path: Path) -> None:
     """The floor: the same run with no UI at all (engine and SDK only), its CPU over the same window."""
     import asyncio
 
     async def drive() -> None:
-        async with run.open() as handle:
-            handle.bus.listen(probe.on_event)
+        async with open_probed_run() as handle:
             while probe.result is None:
                 await asyncio.sleep(0.1)
                 probe.applied = len(probe.arrivals)

@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from types import SimpleNamespace
 
 import anthropic
 from common import median, report, simulator_process
@@ -22,7 +21,7 @@ from engine.events import TextDelta
 from engine.handlers import HandlerEnvironment
 from engine.providers import http_client
 from engine.runner import Runner
-from engine.workflow.model import ClaudeOptions, ClaudeStep
+from engine.workflow.model import ClaudeOptions, ClaudeStep, ParallelClaudeStep, ParallelTask, Workflow
 
 SCENARIO = """
 rules:
@@ -59,52 +58,42 @@ async def raw_loop(client: anthropic.AsyncAnthropic, prompt: str) -> int:
     return deltas
 
 
-def workflow(prompts: list[str], out: Path) -> SimpleNamespace:
+def workflow(prompts: list[str], out: Path, parallel: bool = False) -> Workflow:
+    """The prompts as steps in sequence, or as the tasks of one parallel step (all at once)."""
     options = OPTIONS.model_copy(update={"max_tokens": 1_000_000})
-    steps = [
-        ClaudeStep(name=f"s{i}", type="claude", prompt=p, claude_options=options)
-        for i, p in enumerate(prompts)
-    ]
-    return SimpleNamespace(
-        name="bench",
-        steps=steps,
-        output_dir=str(out),
-        workspace_dir=str(out / "ws"),
-        budget_usd=None,
-        on_error="continue",
-        vars={},
+    if parallel:
+        tasks = tuple(
+            ParallelTask(id=f"t{i}", prompt=p, claude_options=options) for i, p in enumerate(prompts)
+        )
+        steps: tuple = (
+            ParallelClaudeStep(
+                name="fan", type="parallel_claude", parallel_tasks=tasks, claude_options=options
+            ),
+        )
+    else:
+        steps = tuple(
+            ClaudeStep(name=f"s{i}", type="claude", prompt=p, claude_options=options)
+            for i, p in enumerate(prompts)
+        )
+    return Workflow(
+        name="bench", steps=steps, output_dir=str(out), workspace_dir=str(out / "ws"), on_error="continue"
     )
 
 
 async def engine_run(client: anthropic.AsyncAnthropic, prompts: list[str], out: Path, parallel: bool) -> int:
-    """Run the prompts through the engine: one step, or concurrent conversations of one runner."""
-    wf = workflow(prompts, out)
-    runner = Runner(wf, client, env=HandlerEnvironment(console_enabled=False))
+    """Run the prompts through the engine: steps in sequence, or one parallel step's tasks at once."""
+    handle = Runner(
+        workflow(prompts, out, parallel), client, handlers=HandlerEnvironment(console_enabled=False)
+    ).start()
     counted = [0]
 
     def count(event: object) -> None:
         if type(event) is TextDelta:
             counted[0] += 1
 
-    runner.bus.listen(count)
-    if not parallel:
-        await runner.start()
-        return counted[0]
-    runner.recorder.start(runner.bus)
-    await asyncio.gather(
-        *(
-            runner.run_conversation(s.name, "claude", s.claude_options, s.prompt, _scope(runner))
-            for s in wf.steps
-        )
-    )
-    await runner.recorder.stop()
+    handle.bus.listen(count)
+    await handle
     return counted[0]
-
-
-def _scope(runner: Runner):  # type: ignore[no-untyped-def]
-    from engine.templating import Scope
-
-    return Scope(runner.results, {})
 
 
 async def cpu_per_delta(coro_factory) -> float:  # type: ignore[no-untyped-def]
@@ -130,7 +119,7 @@ async def first_delta_ms(client: anthropic.AsyncAnthropic, out: Path, engine: bo
         start = time.perf_counter()
         if engine:
             runner = Runner(
-                workflow(["answer-first"], out), client, env=HandlerEnvironment(console_enabled=False)
+                workflow(["answer-first"], out), client, handlers=HandlerEnvironment(console_enabled=False)
             )
             first: list[float] = []
 
@@ -138,8 +127,9 @@ async def first_delta_ms(client: anthropic.AsyncAnthropic, out: Path, engine: bo
                 if type(event) is TextDelta and not first:
                     first.append(time.perf_counter())
 
-            runner.bus.listen(on_event)
-            await runner.start()
+            handle = runner.start()
+            handle.bus.listen(on_event)
+            await handle
             samples.append((first[0] - start) * 1000)
         else:
             stream = await client.messages.create(

@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from types import SimpleNamespace
 
 from common import report, simulator_process
 
@@ -41,7 +40,7 @@ async def child(kind: str, url: str, out: str) -> dict[str, float]:
     from engine.handlers import HandlerEnvironment
     from engine.providers import http_client
     from engine.runner import Runner
-    from engine.workflow.model import ClaudeOptions, ClaudeStep
+    from engine.workflow.model import ClaudeOptions, ClaudeStep, Workflow
 
     client = anthropic.AsyncAnthropic(
         http_client=http_client(),
@@ -64,16 +63,8 @@ async def child(kind: str, url: str, out: str) -> dict[str, float]:
     async def engine(prompt: str) -> int:
         options = ClaudeOptions(stream_handler=("file",), max_tokens=CHUNKS)
         step = ClaudeStep(name="huge", type="claude", prompt=prompt, claude_options=options)
-        workflow = SimpleNamespace(
-            name="memory",
-            steps=[step],
-            output_dir=out,
-            workspace_dir=out,
-            budget_usd=None,
-            on_error="stop",
-            vars={},
-        )
-        result = await Runner(workflow, client, env=HandlerEnvironment(console_enabled=False)).start()
+        workflow = Workflow(name="memory", steps=(step,), output_dir=str(out), workspace_dir=str(out))
+        result = await Runner(workflow, client, handlers=HandlerEnvironment(console_enabled=False)).start()
         assert result.status == "succeeded", result.steps["huge"].error
         return (result.run_dir / "streams" / "huge.txt").stat().st_size
 

@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from types import SimpleNamespace
 
 import anthropic
 from common import median, report, simulator_process
@@ -22,7 +21,7 @@ from engine.events import TextDelta
 from engine.handlers import HandlerEnvironment
 from engine.providers import http_client
 from engine.runner import Runner
-from engine.workflow.model import ClaudeOptions, ParallelClaudeStep, ParallelTask
+from engine.workflow.model import ClaudeOptions, ParallelClaudeStep, ParallelTask, Workflow
 
 TOKENS = 250  # 5 s per task at 50 tokens/s
 SCENARIO = f"answer_tokens: {TOKENS}\n"
@@ -65,26 +64,18 @@ async def engine_parallel(client: anthropic.AsyncAnthropic, count: int, out: Pat
     step = ParallelClaudeStep(
         name="fan", type="parallel_claude", parallel_tasks=tasks, claude_options=options
     )
-    workflow = SimpleNamespace(
-        name="bench",
-        steps=[step],
-        output_dir=str(out),
-        workspace_dir=str(out / "ws"),
-        budget_usd=None,
-        on_error="stop",
-        vars={},
-    )
+    workflow = Workflow(name="bench", steps=(step,), output_dir=str(out), workspace_dir=str(out / "ws"))
     env = HandlerEnvironment(console_enabled=False)
-    runner = Runner(workflow, client, env=env)
+    handle = Runner(workflow, client, handlers=env).start()
     deltas = [0]
 
     def count_deltas(event: object) -> None:
         if type(event) is TextDelta:
             deltas[0] += 1
 
-    runner.bus.listen(count_deltas)
+    handle.bus.listen(count_deltas)
     start = time.perf_counter()
-    result = await runner.start()
+    result = await handle
     wall = time.perf_counter() - start
     complete = result.status == "succeeded" and all(
         t.status == "succeeded" and t.metrics.output_tokens == TOKENS and env.buffers[sid].text == t.text

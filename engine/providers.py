@@ -48,7 +48,8 @@ async def open_provider(
     name: ProviderName = "auto",
     simulator_config: SimulatorConfig | None = None,
     timeout: float | anthropic.Timeout = DEFAULT_TIMEOUT,
-    max_retries: int = anthropic.DEFAULT_MAX_RETRIES,
+    # The engine retries every failure itself (each attempt visible as an event), so the SDK does not.
+    max_retries: int = 0,
 ) -> AsyncIterator[Provider]:
     """The provider `name` asks for (auto: the real API when credentials are set, else the simulator).
 

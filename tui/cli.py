@@ -11,10 +11,9 @@ import importlib
 import sys
 
 from engine import __version__
+from engine.results import EXIT_INTERRUPTED, EXIT_SUCCEEDED, EXIT_USAGE
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_OK = EXIT_SUCCEEDED
 
 
 def parse_var(text: str) -> tuple[str, str]:

@@ -1,57 +1,32 @@
-"""The four stream handlers of SPEC section 5 and the factory that builds a step's handlers by name."""
+"""The stream handlers of SPEC section 5, and building a step's handlers by name from the registry."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from engine.handlers.base import HandlerPump, StepContext, StreamHandler
-from engine.handlers.buffer import BufferHandler
-from engine.handlers.callback import CallbackHandler
-from engine.handlers.console import ConsoleHandler, ConsoleWriter
-from engine.handlers.file import FileHandler
-
-HANDLER_NAMES = ("console", "file", "buffer", "callback")
-
-
-@dataclass
-class HandlerEnvironment:
-    """What handlers of one run share: the console writer and the registry of buffers."""
-
-    console: ConsoleWriter | None = None
-    buffers: dict[str, BufferHandler] = field(default_factory=dict)
-    # When false (the dashboard draws the text), console handlers are left out.
-    console_enabled: bool = True
+from engine.handlers.base import HandlerContext, HandlerEnvironment, HandlerPump, StreamHandler
+from engine.handlers.console import ConsoleWriter
+from engine.workflow.registry import HANDLERS
 
 
 def build_handler(
-    name: str, context: StepContext, options: dict[str, Any], env: HandlerEnvironment
+    name: str, context: HandlerContext, options: dict[str, Any], env: HandlerEnvironment
 ) -> StreamHandler | None:
-    if name == "console":
-        if not env.console_enabled:
-            return None
-        if env.console is None:
-            env.console = ConsoleWriter(colour=options.get("color"))
-        return ConsoleHandler(context, options, env.console)
-    if name == "file":
-        return FileHandler(context, options)
-    if name == "buffer":
-        return BufferHandler(context, options, env.buffers)
-    if name == "callback":
-        return CallbackHandler(context, options)
-    raise ValueError(f"unknown stream handler {name!r} (expected one of {', '.join(HANDLER_NAMES)})")
+    """The handler `name` for one step, or None when this run has no use for it."""
+    registered = HANDLERS.get(name)
+    if registered is None:
+        raise ValueError(f"unknown stream handler {name!r} (expected one of {', '.join(HANDLERS)})")
+    factory = registered.load_factory()
+    if not factory.wanted(env):
+        return None
+    return factory(context, registered.options.model_validate(options), env)
 
 
 __all__ = [
-    "HANDLER_NAMES",
-    "BufferHandler",
-    "CallbackHandler",
-    "ConsoleHandler",
     "ConsoleWriter",
-    "FileHandler",
+    "HandlerContext",
     "HandlerEnvironment",
     "HandlerPump",
-    "StepContext",
     "StreamHandler",
     "build_handler",
 ]

@@ -12,10 +12,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.bus import EventBus, Inbox
 from engine.events import Event, Retrying, StepFinished, TextDelta
+
+if TYPE_CHECKING:
+    from engine.handlers.buffer import BufferHandler
+    from engine.handlers.console import ConsoleWriter
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +27,7 @@ PUMP_LATENCY_S = 0.05
 
 
 @dataclass(frozen=True)
-class StepContext:
+class HandlerContext:
     """What a handler knows about the step it serves."""
 
     run_id: str
@@ -31,7 +35,6 @@ class StepContext:
     workflow: str
     step_id: str
     step_type: str
-    options: dict[str, Any] = field(default_factory=dict)
     parallel: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -44,14 +47,33 @@ class StepContext:
         }
 
 
+@dataclass
+class HandlerEnvironment:
+    """What handlers of one run share: the console writer and the buffers by step id."""
+
+    console: ConsoleWriter | None = None
+    buffers: dict[str, BufferHandler] = field(default_factory=dict)
+    # When false (the dashboard draws the text), console handlers are left out.
+    console_enabled: bool = True
+
+
 class StreamHandler:
-    """Base of the four handlers. Override what you need; every method is awaited in the pump's task."""
+    """Base of the handlers. Override what you need; every method is awaited in the pump's task.
+
+    Built with the step's context, its options (the handler's options model from the registry,
+    with every default filled in) and what the run's handlers share.
+    """
 
     name = "handler"
 
-    def __init__(self, context: StepContext, options: dict[str, Any]) -> None:
+    def __init__(self, context: HandlerContext, options: Any, env: HandlerEnvironment) -> None:
         self.context = context
         self.options = options
+
+    @classmethod
+    def wanted(cls, env: HandlerEnvironment) -> bool:
+        """False when this run has no use for the handler (console text under the dashboard)."""
+        return True
 
     async def open(self) -> None:
         """Called once before the first event."""

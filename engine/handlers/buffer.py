@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
 
 from engine.events import Event, Retrying, TurnStarted
-from engine.handlers.base import StepContext, StreamHandler
-
-DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+from engine.handlers.base import HandlerContext, HandlerEnvironment, StreamHandler
+from engine.workflow.model import BufferHandlerOptions
 
 
 class BufferHandler(StreamHandler):
     name = "buffer"
 
-    def __init__(self, context: StepContext, options: dict[str, Any], registry: dict[str, BufferHandler]):
-        super().__init__(context, options)
-        self.max_bytes = int(options.get("max_bytes", DEFAULT_MAX_BYTES))
+    def __init__(self, context: HandlerContext, options: BufferHandlerOptions, env: HandlerEnvironment):
+        super().__init__(context, options, env)
+        self.max_bytes = options.max_bytes
         self._chunks: deque[str] = deque()
         self._size = 0
         self.dropped_bytes = 0  # how much of the beginning was let go to stay under max_bytes
         self._turn_start = 0
-        registry[context.step_id] = self
+        env.buffers[context.step_id] = self
 
     async def handle(self, chunks: Sequence[str]) -> None:
         self._chunks.extend(chunks)

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.events import StepFinished, event_to_dict
-from engine.handlers.base import StepContext, StreamHandler
+from engine.handlers.base import HandlerContext, HandlerEnvironment, StreamHandler
+from engine.workflow.model import CallbackHandlerOptions
 
 
 def import_callable(spec: str) -> Callable[..., Any]:
@@ -55,14 +56,14 @@ async def _call(fn: Callable[..., Any], *args: Any) -> None:
 class CallbackHandler(StreamHandler):
     name = "callback"
 
-    def __init__(self, context: StepContext, options: dict[str, Any]) -> None:
-        super().__init__(context, options)
-        spec = options.get("callback")
-        if not spec:
+    def __init__(
+        self, context: HandlerContext, options: CallbackHandlerOptions, env: HandlerEnvironment
+    ) -> None:
+        super().__init__(context, options, env)
+        if not options.callback:
             raise ValueError("the callback handler needs stream_handler_opts.callback: 'module:function'")
-        self.callback = import_callable(str(spec))
-        done = options.get("on_complete")
-        self.on_complete = import_callable(str(done)) if done else None
+        self.callback = import_callable(options.callback)
+        self.on_complete = import_callable(options.on_complete) if options.on_complete else None
 
     async def handle(self, chunks: Sequence[str]) -> None:
         await _call(self.callback, list(chunks), self.context.as_dict())

@@ -21,7 +21,8 @@ from engine.events import (
     ToolCall,
     ToolResult,
 )
-from engine.handlers.base import StepContext, StreamHandler
+from engine.handlers.base import HandlerContext, HandlerEnvironment, StreamHandler
+from engine.workflow.model import ConsoleHandlerOptions
 
 _COLOURS = ("36", "35", "33", "32", "34", "91", "96", "95")
 _DIM = "2"
@@ -115,11 +116,19 @@ class ConsoleWriter:
 class ConsoleHandler(StreamHandler):
     name = "console"
 
-    def __init__(self, context: StepContext, options: dict[str, Any], writer: ConsoleWriter) -> None:
-        super().__init__(context, options)
-        self.writer = writer
-        self.show_tools = bool(options.get("show_tools", True))
-        self.show_stats = bool(options.get("show_stats", False))
+    def __init__(
+        self, context: HandlerContext, options: ConsoleHandlerOptions, env: HandlerEnvironment
+    ) -> None:
+        super().__init__(context, options, env)
+        if env.console is None:
+            env.console = ConsoleWriter(colour=options.color)
+        self.writer = env.console
+        self.show_tools = options.show_tools
+        self.show_stats = options.show_stats
+
+    @classmethod
+    def wanted(cls, env: HandlerEnvironment) -> bool:
+        return env.console_enabled
 
     async def open(self) -> None:
         self.writer.begin(self.context.step_id)

@@ -18,9 +18,8 @@ import aiofiles
 import aiofiles.os
 
 from engine.events import Event, Retrying, StepFinished, TextDelta, TurnStarted, event_to_dict
-from engine.handlers.base import StepContext, StreamHandler
-
-DEFAULT_BACKUPS = 3
+from engine.handlers.base import HandlerContext, HandlerEnvironment, StreamHandler
+from engine.workflow.model import FileHandlerOptions
 
 
 def default_stream_path(run_dir: Path, step_id: str, fmt: str) -> Path:
@@ -31,21 +30,20 @@ def default_stream_path(run_dir: Path, step_id: str, fmt: str) -> Path:
 class FileHandler(StreamHandler):
     name = "file"
 
-    def __init__(self, context: StepContext, options: dict[str, Any]) -> None:
-        super().__init__(context, options)
-        self.format = str(options.get("format", "text"))
-        raw_path = options.get("path")
-        if raw_path:
+    def __init__(self, context: HandlerContext, options: FileHandlerOptions, env: HandlerEnvironment) -> None:
+        super().__init__(context, options, env)
+        self.format = options.format
+        if options.path:
             # A path given for a parallel or batch step would be shared by its tasks: keep them apart.
-            path = Path(str(raw_path))
+            path = Path(options.path)
             if context.parallel:
                 path = path.with_name(f"{path.stem}.{context.step_id.rsplit('.', 1)[-1]}{path.suffix}")
             self.path = path if path.is_absolute() else context.run_dir / path
         else:
             self.path = default_stream_path(context.run_dir, context.step_id, self.format)
-        self.append = bool(options.get("append", False))
-        self.max_bytes = int(options.get("max_bytes", 0) or 0)
-        self.backups = int(options.get("backups", DEFAULT_BACKUPS))
+        self.append = options.append
+        self.max_bytes = options.max_bytes or 0
+        self.backups = options.backups
         self._pending: list[str] = []
         self._file: Any = None
         self._start = 0  # offset where this step's text begins (append mode keeps what was there)

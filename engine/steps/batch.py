@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
 
+from engine.context import StepContext
+from engine.results import StepResult
 from engine.steps.fanout import Task, run_tasks
-
-if TYPE_CHECKING:
-    from engine.runner import Runner, StepResult
-    from engine.templating import Scope
+from engine.workflow.model import ClaudeBatchStep, ClaudeOptions
 
 
-def _with_task_timeout(options: Any, seconds: float | None) -> Any:
+def _with_task_timeout(options: ClaudeOptions, seconds: float | None) -> ClaudeOptions:
     if seconds is None:
         return options
-    current = getattr(options, "timeout_seconds", None)
+    current = options.timeout_seconds
     return options.model_copy(update={"timeout_seconds": min(current, seconds) if current else seconds})
 
 
-async def run_batch_step(runner: Runner, step: Any, scope: Scope) -> StepResult:
+async def run_batch_step(context: StepContext, step: ClaudeBatchStep) -> StepResult:
     config = step.batch_config
     tasks: list[Task] = []
     for task in step.tasks or ():
@@ -28,15 +26,14 @@ async def run_batch_step(runner: Runner, step: Any, scope: Scope) -> StepResult:
                 task.id,
                 _with_task_timeout(task.claude_options, config.timeout_per_task_seconds),
                 task.prompt,
-                scope,
+                context.scope,
             )
         )
     options = _with_task_timeout(step.claude_options, config.timeout_per_task_seconds)
     width = len(str(len(step.items or ())))
     for number, item in enumerate(step.items or (), start=1):
-        tasks.append(
-            Task(f"item-{number:0{width}d}", options, step.prompt, dataclasses.replace(scope, item=item))
-        )
+        scope = dataclasses.replace(context.scope, item=item)
+        tasks.append(Task(f"item-{number:0{width}d}", options, step.prompt, scope))
     return await run_tasks(
-        runner, step, tasks, max_parallel=config.max_parallel, consolidate=config.consolidate_results
+        context, tasks, max_parallel=config.max_parallel, consolidate=config.consolidate_results
     )

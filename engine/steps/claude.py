@@ -1,13 +1,11 @@
-"""The `claude` step: one conversation, streamed."""
+"""The `claude` step (also `claude_smart` and `claude_robust`): one conversation, streamed."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from engine.runner import Runner, StepResult
-    from engine.templating import Scope
+from engine.context import StepContext
+from engine.results import StepResult
+from engine.workflow.model import StepBase
 
 
-async def run_claude_step(runner: Runner, step: Any, scope: Scope) -> StepResult:
-    return await runner.run_conversation(step.name, step.type, step.claude_options, step.prompt, scope)
+async def run_claude_step(context: StepContext, step: StepBase) -> StepResult:
+    return await context.converse()

@@ -7,22 +7,21 @@ retries, under a concurrency limit. The parent step's result gathers the tasks' 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
+from engine.context import StepContext
 from engine.events import StepFinished, StepMetrics, StepStarted
-from engine.spool import TextSpool
-
-if TYPE_CHECKING:
-    from engine.runner import Runner, StepResult
-    from engine.templating import Scope
+from engine.results import StepResult
+from engine.templating import Scope
+from engine.workflow.model import ClaudeOptions, PromptPart
 
 
 @dataclass(frozen=True)
 class Task:
     task_id: str  # the task's own name; its step id is "<step>.<task_id>"
-    options: Any
-    prompt: Any
+    options: ClaudeOptions
+    prompt: Sequence[PromptPart]
     scope: Scope
     output_to_file: str | None = None
 
@@ -45,48 +44,45 @@ def _sum_metrics(results: list[StepResult], duration_s: float) -> StepMetrics:
 
 
 async def run_tasks(
-    runner: Runner,
-    step: Any,
+    context: StepContext,
     tasks: list[Task],
     *,
     max_parallel: int | None,
     fail_fast: bool = False,
     consolidate: bool = True,
 ) -> StepResult:
-    from engine.runner import StepResult
-
+    step = context.step
     parent = step.name
     loop = asyncio.get_running_loop()
     started = loop.time()
     ids = [f"{parent}.{task.task_id}" for task in tasks]
-    runner.publish(StepStarted(parent, step.type, "", None, tuple(ids)))
+    context.publish(StepStarted(parent, step.type, "", None, tuple(ids)))
     slots = asyncio.Semaphore(max_parallel or len(tasks))
     results: dict[str, StepResult] = {}
 
     async def run_one(task: Task, step_id: str) -> None:
         async with slots:
-            reason = runner.interrupt_reason(parent)
-            if reason is not None:
-                results[step_id] = StepResult(step_id, "skipped", reason)
-                runner.publish(StepFinished(step_id, "skipped", reason))
+            stop = context.stop_request(parent)
+            if stop is not None:
+                results[step_id] = StepResult(step_id, "skipped", stop.reason)
+                context.publish(StepFinished(step_id, "skipped", stop.reason))
                 return
-            result = await runner.run_conversation(
-                step_id, step.type, task.options, task.prompt, task.scope, parent_id=parent
-            )
-        results[step_id] = runner.task_results[step_id] = result
-        runner.save_output(result, task.output_to_file)
+            result = await context.converse(task.options, task.prompt, task_id=task.task_id, scope=task.scope)
+        results[step_id] = result
+        context.record_task(result)
+        context.save_output(result, task.output_to_file)
         if fail_fast and result.status == "failed":
-            runner.interrupt(parent, f"fail_fast: {step_id} failed")
+            context.interrupt(parent, f"fail_fast: {step_id} failed")
 
     await asyncio.gather(*(run_one(task, step_id) for task, step_id in zip(tasks, ids, strict=True)))
     ordered = [results[step_id] for step_id in ids]
     for result in ordered:  # tasks finish in any order; records list them as declared
-        runner.task_results[result.step_id] = runner.task_results.pop(result.step_id, result)
+        context.record_task(result)
     statuses = {r.status for r in ordered}
     status = "failed" if "failed" in statuses else "interrupted" if "interrupted" in statuses else "succeeded"
     troubled = [r for r in ordered if r.status in ("failed", "interrupted")]
     reason = "; ".join(f"{r.step_id} {r.status}: {r.error or r.reason}" for r in troubled)[:500]
-    spool = TextSpool(runner.run_dir / "spool")
+    spool = context.new_spool()
     if consolidate:
         for result in ordered:
             if result.status != "skipped":
@@ -97,5 +93,5 @@ async def run_tasks(
     }
     metrics = _sum_metrics(ordered, loop.time() - started)
     error = next((r.error for r in ordered if r.error), None)
-    runner.publish(StepFinished(parent, status, reason, None, error, metrics))  # type: ignore[arg-type]
+    context.publish(StepFinished(parent, status, reason, None, error, metrics))  # type: ignore[arg-type]
     return StepResult(parent, status, reason, None, error, metrics, data, spool)

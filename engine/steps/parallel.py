@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+from engine.context import StepContext
+from engine.results import StepResult
 from engine.steps.fanout import Task, run_tasks
-
-if TYPE_CHECKING:
-    from engine.runner import Runner, StepResult
-    from engine.templating import Scope
+from engine.workflow.model import ParallelClaudeStep
 
 
-async def run_parallel_step(runner: Runner, step: Any, scope: Scope) -> StepResult:
-    tasks = [Task(t.id, t.claude_options, t.prompt, scope, t.output_to_file) for t in step.parallel_tasks]
-    return await run_tasks(runner, step, tasks, max_parallel=step.max_parallel, fail_fast=step.fail_fast)
+async def run_parallel_step(context: StepContext, step: ParallelClaudeStep) -> StepResult:
+    tasks = [
+        Task(t.id, t.claude_options, t.prompt, context.scope, t.output_to_file) for t in step.parallel_tasks
+    ]
+    return await run_tasks(context, tasks, max_parallel=step.max_parallel, fail_fast=step.fail_fast)

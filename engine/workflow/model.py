@@ -76,13 +76,13 @@ class FileHandlerOptions(FrozenModel):
     format: Literal["text", "jsonl"] = Field("text", description="text, or one JSON event per line.")
     append: bool = Field(False, description="Keep what the file already holds instead of starting afresh.")
     max_bytes: int | None = Field(None, ge=1, description="Rotate the file when it grows past this size.")
-    backups: int | None = Field(None, ge=0, description="Rotated files kept.")
+    backups: int = Field(3, ge=0, description="Rotated files kept.")
 
 
 class BufferHandlerOptions(FrozenModel):
     """Options of the `buffer` stream handler."""
 
-    max_bytes: int | None = Field(None, ge=1, description="Keep at most this many bytes in memory.")
+    max_bytes: int = Field(16 * 1024 * 1024, ge=1, description="Keep at most this many bytes in memory.")
 
 
 class CallbackHandlerOptions(FrozenModel):
@@ -127,11 +127,7 @@ class ClaudeOptions(FrozenModel):
     max_tokens: int = Field(4096, ge=1, description="Output tokens per model turn.")
     system_prompt: str | None = Field(None, description="Replaces the default system prompt.")
     append_system_prompt: str | None = Field(None, description="Appended to the system prompt.")
-    max_turns: int | None = Field(
-        None,
-        ge=1,
-        description="Model turns in the tool loop (model -> tools -> model); unset = engine default.",
-    )
+    max_turns: int = Field(10, ge=1, description="Model turns in the tool loop (model -> tools -> model).")
     allowed_tools: Annotated[tuple[ToolName, ...], one_or_many(ToolName)] = Field(
         (), description="Tools Claude may call, confined to workspace_dir."
     )
@@ -230,6 +226,10 @@ class StepBase(FrozenModel):
     )
     prompt: Prompt = Field((), description="Prompt parts, or one plain string.")
 
+    def max_streams(self) -> int:
+        """The most conversations this step streams at once."""
+        return 1
+
 
 class ClaudeStep(StepBase):
     """One conversation; with tools it loops until end_turn or max_turns."""
@@ -298,6 +298,10 @@ class ClaudeBatchStep(StepBase):
     items: tuple[str, ...] | None = Field(None, description="Each item fills {{item}} in the prompt.")
     batch_config: BatchConfig = Field(default_factory=BatchConfig)
 
+    def max_streams(self) -> int:
+        count = len(self.tasks or ()) + len(self.items or ())
+        return max(1, min(count, self.batch_config.max_parallel))
+
 
 class ClaudeRobustStep(StepBase):
     """Retries any failure per retry_config, then fallback_model; a failure after that is a failure."""
@@ -324,6 +328,9 @@ class ParallelClaudeStep(StepBase):
     parallel_tasks: tuple[ParallelTask, ...] = Field(min_length=1)
     max_parallel: int | None = Field(None, ge=1, description="Unset = all at once.")
     fail_fast: bool = Field(False, description="Stop the other tasks when one fails.")
+
+    def max_streams(self) -> int:
+        return min(len(self.parallel_tasks), self.max_parallel or len(self.parallel_tasks))
 
 
 Step = Annotated[
@@ -377,6 +384,10 @@ class Workflow(FrozenModel):
     ] = Field(default_factory=dict, description="Values of {{vars.NAME}}; --var NAME=VALUE wins.")
     steps: tuple[Step, ...] = Field(min_length=1)
     source: SkipJsonSchema[Path | None] = Field(None, exclude=True)
+
+    def max_streams(self) -> int:
+        """The most conversations the workflow streams at once (its widest step), for the dashboard."""
+        return max(step.max_streams() for step in self.steps)
 
 
 class WorkflowFile(FrozenModel):

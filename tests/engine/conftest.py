@@ -13,7 +13,8 @@ import pytest
 from engine.events import Event
 from engine.handlers import HandlerEnvironment
 from engine.providers import open_provider
-from engine.runner import RunHandle, Runner, RunResult
+from engine.results import RunResult
+from engine.runner import RunHandle, Runner
 from engine.simulator import Scenario, SimulatorConfig
 from engine.workflow import load_workflow
 
@@ -43,10 +44,11 @@ class Harness:
             provider="simulator",
             simulated=True,
             output_dir=self.tmp_path / "outputs",
-            env=env or HandlerEnvironment(console_enabled=False),
+            handlers=env or HandlerEnvironment(console_enabled=False),
         )
-        runner.bus.listen(self.events.append)
-        return runner.start(), runner
+        handle = runner.start()
+        handle.bus.listen(self.events.append)
+        return handle, runner
 
     async def run(self, yaml_text: str, env: HandlerEnvironment | None = None) -> RunResult:
         handle, _ = self.start(yaml_text, env)

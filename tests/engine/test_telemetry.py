@@ -40,7 +40,7 @@ SCRIPT = textwrap.dedent("""
         workflow = load_workflow(sys.argv[1]).workflow
         async with open_provider("simulator", max_retries=0) as provider:
             runner = Runner(workflow, provider.client, output_dir=sys.argv[2],
-                            env=HandlerEnvironment(console_enabled=False))
+                            handlers=HandlerEnvironment(console_enabled=False))
             await runner.start()
         print(json.dumps(names))
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.events import Event
+from engine.launch import start_run
+from engine.providers import open_provider
 from engine.simulator import Scenario, SimulatorConfig
 from engine.workflow import load_workflow
 from tests.tui.scripted import ScriptedRun
 from tui.app import DashboardApp
-from tui.dashboard import EngineRun
+from tui.dashboard import dashboard_app
 
 FROZEN_CLOCK = 1000.0
 
@@ -49,6 +52,23 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], what: str, tries
     raise AssertionError(f"timed out waiting for {what}")
 
 
+class EngineRun:
+    """The dashboard's launch path on an embedded simulator the test can read (its request log)."""
+
+    def __init__(self, workflow: Any, config: SimulatorConfig) -> None:
+        self.workflow = workflow
+        self.config = config
+        self.provider: Any = None
+        self.handle: Any = None
+
+    @contextlib.asynccontextmanager
+    async def launch(self, handlers: Any) -> AsyncIterator[Any]:
+        async with open_provider("simulator", simulator_config=self.config) as provider:
+            self.provider = provider
+            self.handle = start_run(self.workflow, provider, provider_name="simulator", handlers=handlers)
+            yield self.handle
+
+
 @pytest.fixture
 def engine_app(tmp_path: Path) -> Callable[..., tuple[DashboardApp, EngineRun]]:
     """`engine_app(steps_yaml, scenario={...})`: the app on the real engine and an embedded simulator."""
@@ -66,8 +86,8 @@ def engine_app(tmp_path: Path) -> Callable[..., tuple[DashboardApp, EngineRun]]:
         loaded = load_workflow(path)
         assert not loaded.errors, [str(e) for e in loaded.errors]
         config = SimulatorConfig(scenario=Scenario.from_dict(scenario) if scenario else None)
-        run = EngineRun(loaded.workflow, "simulator", config, None)
-        app = DashboardApp(run.open, on_forced_quit=run.record_forced_quit, **options)
+        run = EngineRun(loaded.workflow, config)
+        app = dashboard_app(loaded.workflow, run.launch, **options)
         return app, run
 
     return make

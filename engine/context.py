@@ -1,0 +1,98 @@
+"""What a step type's executor may use: the narrow view of a run it gets instead of the runner.
+
+An executor is `async def run(context: StepContext, step) -> StepResult`: it reads its step's model,
+runs conversations through `context.converse` (once, or many at once), and may read earlier
+results, publish events, save output inside the run folder and learn why it is being stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anthropic
+
+from engine.control import StopRequest
+from engine.conversation import RunEnvironment, TurnLoop, plain_turns, run_conversation
+from engine.events import Event
+from engine.results import StepResult
+from engine.spool import TextSpool
+from engine.templating import Scope
+from engine.workflow.model import ClaudeOptions, PromptPart, StepBase
+
+
+@dataclass
+class StepContext:
+    step: StepBase
+    scope: Scope
+    results: Mapping[str, StepResult]  # earlier steps' results, by step name
+    _run: RunEnvironment
+    # Results of the tasks of parallel and batch steps, by step id (`step.task`), in the run record.
+    _task_results: dict[str, StepResult] = field(default_factory=dict)
+
+    @property
+    def client(self) -> anthropic.AsyncAnthropic:
+        return self._run.client
+
+    @property
+    def workspace(self) -> Path:
+        return self._run.workspace
+
+    @property
+    def run_id(self) -> str:
+        return self._run.run_id
+
+    def publish(self, event: Event) -> None:
+        self._run.publish(event)
+
+    def new_spool(self) -> TextSpool:
+        return self._run.new_spool()
+
+    def stop_request(self, step_id: str | None = None) -> StopRequest | None:
+        """Why this step (or one of its tasks, or the whole run) is being stopped, if it is."""
+        return self._run.control.reason(step_id or self.step.name)
+
+    def interrupt(self, step_id: str, reason: str) -> None:
+        """Stop one of this step's own tasks (e.g. the others once one failed, under fail_fast)."""
+        self._run.control.interrupt(step_id, reason, "guard")
+
+    def record_task(self, result: StepResult) -> None:
+        """A task's result, for the run's result; recorded again last, it moves to the end."""
+        self._task_results.pop(result.step_id, None)
+        self._task_results[result.step_id] = result
+
+    def save_output(self, result: StepResult, relative: str | None) -> None:
+        """`output_to_file`: the answer (partial ones too) saved inside the run folder."""
+        if not relative or result.spool is None or result.status == "skipped":
+            return
+        run_dir = self._run.run_dir.resolve()
+        target = (run_dir / relative).resolve()
+        if run_dir in target.parents:
+            result.spool.copy_to(target)
+
+    async def converse(
+        self,
+        options: ClaudeOptions | None = None,
+        prompt: Sequence[PromptPart] | None = None,
+        *,
+        task_id: str | None = None,
+        scope: Scope | None = None,
+        turn_loop: TurnLoop = plain_turns,
+        keep_text: bool = False,
+        system_suffix: str = "",
+    ) -> StepResult:
+        """One streamed conversation: the step's own (defaults), or one of its tasks (`task_id`)."""
+        step = self.step
+        return await run_conversation(
+            self._run,
+            f"{step.name}.{task_id}" if task_id else step.name,
+            step.type,
+            options if options is not None else step.claude_options,
+            prompt if prompt is not None else step.prompt,
+            scope or self.scope,
+            parent_id=step.name if task_id else None,
+            turn_loop=turn_loop,
+            keep_text=keep_text,
+            system_suffix=system_suffix,
+        )

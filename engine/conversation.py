@@ -1,0 +1,402 @@
+"""One streamed conversation with Claude: what every step type runs, once or many times at once.
+
+`run_conversation` runs one as a task the run handle can interrupt: it starts the step's stream
+handlers, assembles the prompt, drives the turns (model turn -> tool calls -> results -> next turn)
+with retries and `fallback_model`, applies the step's guards (timeout, idle timeout, `stop_on`, the
+run budget), and always ends with a `StepFinished` event and a `StepResult`, whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anthropic
+
+from engine.bus import EventBus
+from engine.claude import ModelReply, call_model
+from engine.control import StepControl
+from engine.events import (
+    Event,
+    Interrupted,
+    Retrying,
+    StepFinished,
+    StepPhase,
+    StepStarted,
+    ToolResult,
+    TurnStarted,
+)
+from engine.handlers import HandlerContext, HandlerEnvironment, HandlerPump, build_handler
+from engine.meter import RunBudget, StepMeter, StopRequested
+from engine.results import StepResult, StoppedBy
+from engine.retry import AttemptFailed, RetryPolicy
+from engine.spool import TextSpool
+from engine.telemetry import tracer
+from engine.templating import PromptError, Scope, assemble_prompt
+from engine.tools import ToolBox
+from engine.workflow.model import ClaudeOptions, PromptPart
+
+
+class Stalled(AttemptFailed):
+    """No token arrived for `idle_timeout_seconds`."""
+
+
+@dataclass
+class RunEnvironment:
+    """What every conversation of one run shares."""
+
+    run_id: str
+    run_dir: Path
+    workflow_name: str
+    workspace: Path
+    client: anthropic.AsyncAnthropic
+    bus: EventBus
+    control: StepControl
+    budget: RunBudget
+    handlers: HandlerEnvironment = field(default_factory=HandlerEnvironment)
+
+    def publish(self, event: Event) -> None:
+        self.bus.publish(event)
+
+    def new_spool(self) -> TextSpool:
+        return TextSpool(self.run_dir / "spool")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a turn loop ends with: the last reply, and the step's result when it is not just the text."""
+
+    reply: ModelReply
+    data: Any = None
+    text: str | None = None  # the step's answer, when it differs from what streamed (a re-asked extraction)
+
+
+TurnLoop = Callable[["Conversation"], Awaitable[Outcome]]
+
+
+async def plain_turns(conversation: Conversation) -> Outcome:
+    return Outcome(await conversation.run())
+
+
+class Conversation:
+    """One step's conversation: its messages, the retry policy and the streaming state.
+
+    Configured when it is created: `keep_text` when the answer is sent back later (sessions,
+    re-asked extractions), `system_suffix` for instructions a step type adds to the system prompt.
+    """
+
+    def __init__(
+        self,
+        run: RunEnvironment,
+        step_id: str,
+        options: ClaudeOptions,
+        meter: StepMeter,
+        spool: TextSpool,
+        user_text: str,
+        *,
+        keep_text: bool = False,
+        system_suffix: str = "",
+    ) -> None:
+        self.run_env = run
+        self.step_id = step_id
+        self.options = options
+        self.model = options.model
+        self.meter = meter
+        self.spool = spool
+        self.keep_text = keep_text
+        self.system_suffix = system_suffix
+        self.messages: list[dict[str, Any]] = [{"role": "user", "content": user_text}]
+        self.policy = RetryPolicy.from_config(options.retry_config)
+        self.turn = 0
+
+    def continue_from(self, history: Sequence[dict[str, Any]]) -> None:
+        """Earlier turns (a stored session) go before this conversation's first message."""
+        self.messages[:0] = history
+
+    def ask_again(self, text: str) -> None:
+        """A follow-up user message, e.g. the reason an answer was refused."""
+        self.messages.append({"role": "user", "content": text})
+
+    def request(self, **extra: Any) -> dict[str, Any]:
+        options = self.options
+        request: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": options.max_tokens,
+            "messages": self.messages,
+        }
+        system = "\n\n".join(
+            part for part in (options.system_prompt, options.append_system_prompt, self.system_suffix) if part
+        )
+        if system:
+            request["system"] = system
+        if options.thinking:
+            request["thinking"] = {"type": "enabled", "budget_tokens": options.thinking}
+            request["max_tokens"] = max(request["max_tokens"], options.thinking + 1024)
+        request.update(extra)
+        return request
+
+    async def run(self) -> ModelReply:
+        """Model turn -> tool calls -> results -> next turn, until the model is done or `max_turns`."""
+        tools = self.toolbox()
+        if tools is None:
+            return self._answered(await self.model_turn(self.request()))
+        definitions = tools.definitions()
+        while True:
+            reply = await self.model_turn(self.request(tools=definitions))
+            if reply.stop_reason != "tool_use" or not reply.tool_calls:
+                return self._answered(reply)
+            self.messages.append({"role": "assistant", "content": reply.content})
+            self.messages.append({"role": "user", "content": await self.run_tools(tools, reply)})
+            if self.turn >= self.options.max_turns:
+                return ModelReply("max_turns", reply.model, reply.content, reply.tool_calls)
+
+    def _answered(self, reply: ModelReply) -> ModelReply:
+        """Keep the final answer in the conversation when someone will send it back later."""
+        if self.keep_text and reply.content:
+            self.messages.append({"role": "assistant", "content": reply.content})
+        return reply
+
+    @staticmethod
+    def answer_text(reply: ModelReply) -> str:
+        return "".join(block.get("text", "") for block in reply.content if block.get("type") == "text")
+
+    def toolbox(self) -> ToolBox | None:
+        if not self.options.allowed_tools:
+            return None
+        box = ToolBox(self.run_env.workspace, self.options.allowed_tools, self.options.disallowed_tools)
+        return box if box.names else None
+
+    async def run_tools(self, tools: ToolBox, reply: ModelReply) -> list[dict[str, Any]]:
+        """Run the turn's tool calls in order; every outcome, refused or failed too, goes back to Claude."""
+        publish, step_id = self.run_env.publish, self.step_id
+        results = []
+        for call in reply.tool_calls:
+            self.meter.tool_calls += 1
+            publish(StepPhase(step_id, "tool", call.name))
+            outcome = await tools.run(call.name, call.input)
+            self.meter.touch()
+            publish(
+                ToolResult(
+                    step_id, call.tool_use_id, call.name, outcome.output, outcome.is_error, outcome.refused
+                )
+            )
+            results.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": call.tool_use_id,
+                    "content": outcome.output,
+                    "is_error": outcome.is_error,
+                }
+            )
+        return results
+
+    async def model_turn(self, request: dict[str, Any]) -> ModelReply:
+        """One model turn with retries, then `fallback_model`; a retried attempt's text is dropped."""
+        publish, step_id, meter, policy = self.run_env.publish, self.step_id, self.meter, self.policy
+        self.turn += 1
+        publish(TurnStarted(step_id, self.turn))
+        self.spool.mark()
+        fallback = self.options.fallback_model
+        if fallback == request["model"]:
+            fallback = None
+        total = (policy.max_retries + 1) * (2 if fallback else 1)
+        attempt = tries = 1  # all attempts of this turn / attempts with the current model
+        while True:
+            try:
+                with tracer.start_as_current_span(
+                    "pipeline.model_call", attributes={"model": request["model"], "attempt": attempt}
+                ):
+                    return await self._attempt(request, "\n\n" if self.turn > 1 else "")
+            except AttemptFailed as failure:
+                meter.abandon_call()
+                why = f"{failure.failure}: {failure.message}"
+                if policy.should_retry(failure, tries):
+                    delay = policy.delay_s(tries, failure.retry_after)
+                    tries += 1
+                elif fallback:
+                    why += f"; falling back to {fallback}"
+                    request = {**request, "model": fallback}
+                    self.model, fallback, tries, delay = request["model"], None, 1, 0.0
+                else:
+                    raise
+                attempt += 1
+                meter.retries += 1
+                self.spool.rewind()
+                publish(Retrying(step_id, attempt, total, delay, why))
+                publish(
+                    StepPhase(step_id, "backing_off", f"retry in {delay:.1f} s, attempt {attempt}/{total}")
+                )
+                await asyncio.sleep(delay)
+
+    async def _attempt(self, request: dict[str, Any], separator: str) -> ModelReply:
+        meter = self.meter
+        meter.touch()
+        call = functools.partial(
+            call_model,
+            self.run_env.client,
+            request,
+            step_id=self.step_id,
+            publish=self.run_env.publish,
+            spool=self.spool,
+            meter=meter,
+            streaming=self.options.async_streaming,
+            keep_text=self.keep_text or bool(request.get("tools")),
+            separator=separator,
+        )
+        idle = self.options.idle_timeout_seconds
+        if not idle:
+            return await call()
+        # The idle watchdog checks a timestamp the stream loop refreshes, so per-token work stays O(1).
+        loop = asyncio.get_running_loop()
+        watch = asyncio.timeout(None)
+
+        def check() -> None:
+            if loop.time() - meter.last_activity >= idle:
+                watch.reschedule(loop.time())
+            else:
+                handle[0] = loop.call_at(meter.last_activity + idle + 0.01, check)
+
+        handle = [loop.call_later(idle, check)]
+        try:
+            async with watch:
+                return await call()
+        except TimeoutError as exc:
+            if not watch.expired():
+                raise
+            raise Stalled("timeout", f"idle: no token for {idle:g} s") from exc
+        finally:
+            handle[0].cancel()
+
+
+async def run_conversation(
+    run: RunEnvironment,
+    step_id: str,
+    step_type: str,
+    options: ClaudeOptions,
+    prompt: Sequence[PromptPart],
+    scope: Scope,
+    *,
+    parent_id: str | None = None,
+    turn_loop: TurnLoop = plain_turns,
+    keep_text: bool = False,
+    system_suffix: str = "",
+) -> StepResult:
+    """Run one conversation as a task the run handle can interrupt, with handlers and retries."""
+    task = asyncio.create_task(
+        _converse(
+            run, step_id, step_type, options, prompt, scope, parent_id, turn_loop, keep_text, system_suffix
+        ),
+        name=f"step:{step_id}",
+    )
+    run.control.track(step_id, task)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        # The caller was cancelled (e.g. the run itself): stop the step too and wait for its record.
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise
+    finally:
+        run.control.untrack(step_id)
+
+
+async def _converse(
+    run: RunEnvironment,
+    step_id: str,
+    step_type: str,
+    options: ClaudeOptions,
+    prompt: Sequence[PromptPart],
+    scope: Scope,
+    parent_id: str | None,
+    turn_loop: TurnLoop,
+    keep_text: bool,
+    system_suffix: str,
+) -> StepResult:
+    meter = StepMeter(options.stop_on, run.budget)
+    spool = run.new_spool()
+    context = HandlerContext(
+        run.run_id, run.run_dir, run.workflow_name, step_id, step_type, parallel=parent_id is not None
+    )
+    pumps = _start_handlers(run, options, context)
+    run.publish(StepStarted(step_id, step_type, options.model, parent_id))
+    status, reason, error, stop_reason = "succeeded", "", None, None
+    stopped_by: StoppedBy | None = None
+    outcome: Outcome | None = None
+    span = tracer.start_span("pipeline.step", attributes={"step": step_id, "type": step_type})
+    timeout = options.timeout_seconds
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            user_text = assemble_prompt(prompt, scope)
+            conversation = Conversation(
+                run,
+                step_id,
+                options,
+                meter,
+                spool,
+                user_text,
+                keep_text=keep_text,
+                system_suffix=system_suffix,
+            )
+            outcome = await turn_loop(conversation)
+            stop_reason = outcome.reply.stop_reason
+    except StopRequested as stop:
+        status, reason, stopped_by = "interrupted", stop.reason, "guard"
+    except Stalled as stall:
+        status, reason, stopped_by = "interrupted", stall.message, "guard"
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        status, reason, stopped_by = "interrupted", f"timeout: step ran longer than {timeout:g} s", "guard"
+    except asyncio.CancelledError:
+        request = run.control.request(step_id)
+        status = "interrupted"
+        reason, stopped_by = (request.reason, request.by) if request else ("cancelled", "user")
+        current = asyncio.current_task()
+        if request is None or current is None:
+            raise
+        current.uncancel()
+    except AttemptFailed as failure:
+        status, reason, error = "failed", failure.failure, failure.message
+    except PromptError as exc:
+        status, reason, error = "failed", "prompt", str(exc)
+    except Exception as exc:
+        # One step crashing must not take the run or its record down with it.
+        status, reason, error = "failed", "crash", f"{type(exc).__name__}: {exc}"
+    finally:
+        meter.abandon_call()
+        meter.finished_at = time.monotonic()
+        if status == "interrupted":
+            run.publish(Interrupted(step_id, reason))
+        metrics = meter.metrics()
+        run.publish(StepFinished(step_id, status, reason, stop_reason, error, metrics))  # type: ignore[arg-type]
+        await asyncio.gather(*(pump.stop() for pump in pumps))
+        span.set_attribute("status", status)
+        span.end()
+    data = outcome.data if outcome is not None else None
+    if outcome is not None and outcome.text is not None:
+        spool.close()
+        spool = run.new_spool()
+        spool.append(outcome.text)
+    return StepResult(step_id, status, reason, stop_reason, error, metrics, data, spool, stopped_by)
+
+
+def _start_handlers(
+    run: RunEnvironment, options: ClaudeOptions, context: HandlerContext
+) -> list[HandlerPump]:
+    pumps = []
+    for name in options.stream_handler:
+        handler = build_handler(name, context, options.handler_opts(name), run.handlers)
+        if handler is None:
+            continue
+        pump = HandlerPump(handler, options.stream_buffer_size, options.stream_flush_interval_ms)
+        pump.start(run.bus, context.step_id)
+        pumps.append(pump)
+    return pumps

@@ -1,0 +1,50 @@
+"""Opening a run: the provider (the real API or the embedded simulator), its client and the Runner.
+
+The console and the dashboard both start runs through `open_run`, so a run is set up one way only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from engine.handlers import HandlerEnvironment
+from engine.providers import Provider, ProviderName, open_provider
+from engine.runner import RunHandle, Runner
+from engine.simulator import SimulatorConfig
+from engine.workflow.model import Workflow
+
+
+def start_run(
+    workflow: Workflow,
+    provider: Provider,
+    *,
+    provider_name: str = "auto",
+    output_dir: Path | None = None,
+    handlers: HandlerEnvironment | None = None,
+) -> RunHandle:
+    """Start `workflow` on an open provider; the run goes on in its own task."""
+    runner = Runner(
+        workflow,
+        provider.client,
+        provider=provider_name,
+        simulated=provider.simulated,
+        output_dir=output_dir,
+        handlers=handlers,
+    )
+    return runner.start()
+
+
+@asynccontextmanager
+async def open_run(
+    workflow: Workflow,
+    *,
+    provider: ProviderName = "auto",
+    simulator: SimulatorConfig | None = None,
+    output_dir: Path | None = None,
+    handlers: HandlerEnvironment | None = None,
+) -> AsyncIterator[RunHandle]:
+    """Open the provider, start `workflow` and yield its run handle; leaving the block closes the provider."""
+    async with open_provider(provider, simulator_config=simulator) as opened:
+        yield start_run(workflow, opened, provider_name=provider, output_dir=output_dir, handlers=handlers)

@@ -1,0 +1,42 @@
+"""The summary printed when a run ends, by the console mode and when the dashboard closes alike."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+
+def summary_lines(result: Any) -> list[str]:
+    """A table of the run's steps (tasks beneath their step), then the run's status, cost and record."""
+    rows = [("step", "status", "time", "tokens in/out", "cost")]
+
+    def row(label: str, step: Any) -> tuple[str, ...]:
+        m = step.metrics
+        status = step.status + (f" ({step.reason})" if step.reason and step.status != "succeeded" else "")
+        return (
+            label,
+            status[:70],
+            f"{m.duration_s:.1f}s",
+            f"{m.input_tokens}/{m.output_tokens}",
+            f"${m.cost_usd:.4f}",
+        )
+
+    for name, step in result.steps.items():
+        rows.append(row(name, step))
+        for task_id, task in result.tasks.items():
+            if task_id.startswith(name + "."):
+                rows.append(row("  " + task_id.removeprefix(name + "."), task))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [""]
+    for r in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip())
+    lines.append("")
+    lines.append(
+        f"run {result.status} in {result.duration_s:.1f}s, ${result.cost_usd:.4f}"
+        f" · record: {result.run_dir}/run.json"
+    )
+    return lines
+
+
+def print_summary(result: Any, stream: TextIO | None = None) -> None:
+    print("\n".join(summary_lines(result)), file=stream or sys.stdout, flush=True)
