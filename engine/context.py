@@ -14,7 +14,7 @@ from pathlib import Path
 import anthropic
 
 from engine.control import StopRequest
-from engine.conversation import RunEnvironment, TurnLoop, plain_turns, run_conversation
+from engine.conversation import ConversationPlan, RunEnvironment, TurnLoop, plain_turns, run_conversation
 from engine.events import Event
 from engine.results import StepResult
 from engine.spool import TextSpool
@@ -62,14 +62,9 @@ class StepContext:
         self._task_results.pop(result.step_id, None)
         self._task_results[result.step_id] = result
 
-    def save_output(self, result: StepResult, relative: str | None) -> None:
-        """`output_to_file`: the answer (partial ones too) saved inside the run folder."""
-        if not relative or result.spool is None or result.status == "skipped":
-            return
-        run_dir = self._run.run_dir.resolve()
-        target = (run_dir / relative).resolve()
-        if run_dir in target.parents:
-            result.spool.copy_to(target)
+    def save_output(self, spool: TextSpool, relative: str) -> str | None:
+        """`output_to_file`: the text saved inside the run folder; why it could not be, if so."""
+        return self._run.save_output(spool, relative)
 
     async def converse(
         self,
@@ -81,11 +76,14 @@ class StepContext:
         turn_loop: TurnLoop = plain_turns,
         keep_text: bool = False,
         system_suffix: str = "",
+        output_to_file: str | None = None,
     ) -> StepResult:
-        """One streamed conversation: the step's own (defaults), or one of its tasks (`task_id`)."""
+        """One streamed conversation: the step's own (defaults), or one of its tasks (`task_id`).
+
+        The step's own conversation saves the step's `output_to_file`; a task saves the one given.
+        """
         step = self.step
-        return await run_conversation(
-            self._run,
+        plan = ConversationPlan(
             f"{step.name}.{task_id}" if task_id else step.name,
             step.type,
             options if options is not None else step.claude_options,
@@ -95,4 +93,6 @@ class StepContext:
             turn_loop=turn_loop,
             keep_text=keep_text,
             system_suffix=system_suffix,
+            output_to_file=output_to_file if task_id else step.output_to_file,
         )
+        return await run_conversation(self._run, plan)

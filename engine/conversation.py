@@ -34,6 +34,7 @@ from engine.events import (
 )
 from engine.handlers import HandlerContext, HandlerEnvironment, HandlerPump, build_handler
 from engine.meter import RunBudget, StepMeter, StopRequested
+from engine.paths import PathRefused, confined
 from engine.results import StepResult, StoppedBy
 from engine.retry import AttemptFailed, RetryPolicy
 from engine.spool import TextSpool
@@ -45,6 +46,10 @@ from engine.workflow.model import ClaudeOptions, PromptPart
 
 class Stalled(AttemptFailed):
     """No token arrived for `idle_timeout_seconds`."""
+
+
+class HandlerFailed(Exception):
+    """A stream handler of the step could not be built."""
 
 
 @dataclass
@@ -66,6 +71,17 @@ class RunEnvironment:
 
     def new_spool(self) -> TextSpool:
         return TextSpool(self.run_dir / "spool")
+
+    def save_output(self, spool: TextSpool, relative: str) -> str | None:
+        """`output_to_file`: the answer (partial ones too) saved inside the run folder; why it could
+        not be, if so (the step then fails with it)."""
+        try:
+            spool.copy_to(confined(self.run_dir, relative, "output_to_file"))
+        except PathRefused as exc:
+            return str(exc)
+        except OSError as exc:
+            return f"output_to_file {relative!r}: {exc.strerror or exc}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -274,26 +290,26 @@ class Conversation:
             handle[0].cancel()
 
 
-async def run_conversation(
-    run: RunEnvironment,
-    step_id: str,
-    step_type: str,
-    options: ClaudeOptions,
-    prompt: Sequence[PromptPart],
-    scope: Scope,
-    *,
-    parent_id: str | None = None,
-    turn_loop: TurnLoop = plain_turns,
-    keep_text: bool = False,
-    system_suffix: str = "",
-) -> StepResult:
+@dataclass(frozen=True)
+class ConversationPlan:
+    """What one conversation is: its step id and type, options, prompt, and how its turns go."""
+
+    step_id: str
+    step_type: str
+    options: ClaudeOptions
+    prompt: Sequence[PromptPart]
+    scope: Scope
+    parent_id: str | None = None  # the step whose task this conversation is
+    turn_loop: TurnLoop = plain_turns
+    keep_text: bool = False  # see Conversation
+    system_suffix: str = ""
+    output_to_file: str | None = None  # saved before the step's end is published
+
+
+async def run_conversation(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
     """Run one conversation as a task the run handle can interrupt, with handlers and retries."""
-    task = asyncio.create_task(
-        _converse(
-            run, step_id, step_type, options, prompt, scope, parent_id, turn_loop, keep_text, system_suffix
-        ),
-        name=f"step:{step_id}",
-    )
+    step_id = plan.step_id
+    task = asyncio.create_task(_converse(run, plan), name=f"step:{step_id}")
     run.control.track(step_id, task)
     try:
         return await asyncio.shield(task)
@@ -307,25 +323,24 @@ async def run_conversation(
         run.control.untrack(step_id)
 
 
-async def _converse(
-    run: RunEnvironment,
-    step_id: str,
-    step_type: str,
-    options: ClaudeOptions,
-    prompt: Sequence[PromptPart],
-    scope: Scope,
-    parent_id: str | None,
-    turn_loop: TurnLoop,
-    keep_text: bool,
-    system_suffix: str,
-) -> StepResult:
+async def _converse(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
+    step_id, step_type, options = plan.step_id, plan.step_type, plan.options
     meter = StepMeter(options.stop_on, run.budget)
     spool = run.new_spool()
     context = HandlerContext(
-        run.run_id, run.run_dir, run.workflow_name, step_id, step_type, parallel=parent_id is not None
+        run.run_id, run.run_dir, run.workflow_name, step_id, step_type, parallel=plan.parent_id is not None
     )
-    pumps = _start_handlers(run, options, context)
-    run.publish(StepStarted(step_id, step_type, options.model, parent_id))
+
+    ending = False
+
+    def handler_failed(failure: str) -> None:
+        # A handler that cannot do its job (a full disk, a path it may not write) stops its step: the
+        # rest of the answer would be paid for and lost. Once the step is ending, it only fails it.
+        if not ending:
+            run.control.interrupt(step_id, failure, "guard")
+
+    pumps, handler_error = _start_handlers(run, options, context, handler_failed)
+    run.publish(StepStarted(step_id, step_type, options.model, plan.parent_id))
     status, reason, error, stop_reason = "succeeded", "", None, None
     stopped_by: StoppedBy | None = None
     outcome: Outcome | None = None
@@ -334,7 +349,9 @@ async def _converse(
     deadline = asyncio.timeout(timeout)
     try:
         async with deadline:
-            user_text = assemble_prompt(prompt, scope)
+            if handler_error is not None:
+                raise HandlerFailed(handler_error)
+            user_text = assemble_prompt(plan.prompt, plan.scope)
             conversation = Conversation(
                 run,
                 step_id,
@@ -342,10 +359,10 @@ async def _converse(
                 meter,
                 spool,
                 user_text,
-                keep_text=keep_text,
-                system_suffix=system_suffix,
+                keep_text=plan.keep_text,
+                system_suffix=plan.system_suffix,
             )
-            outcome = await turn_loop(conversation)
+            outcome = await plan.turn_loop(conversation)
             stop_reason = outcome.reply.stop_reason
     except StopRequested as stop:
         status, reason, stopped_by = "interrupted", stop.reason, "guard"
@@ -367,36 +384,57 @@ async def _converse(
         status, reason, error = "failed", failure.failure, failure.message
     except PromptError as exc:
         status, reason, error = "failed", "prompt", str(exc)
+    except HandlerFailed as exc:
+        status, reason, error = "failed", "handler", str(exc)
     except Exception as exc:
         # One step crashing must not take the run or its record down with it.
         status, reason, error = "failed", "crash", f"{type(exc).__name__}: {exc}"
     finally:
+        ending = True
         meter.abandon_call()
         meter.finished_at = time.monotonic()
-        if status == "interrupted":
+        failure = next((pump.failure for pump in pumps if pump.failure), None)
+        if status == "interrupted" and failure is None:
             run.publish(Interrupted(step_id, reason))
+        # Handlers deliver and flush everything before the step's end is published, so a handler that
+        # fails on its last write still fails the step.
+        await asyncio.gather(*(pump.drain() for pump in pumps))
+        failure = failure or next((pump.failure for pump in pumps if pump.failure), None)
+        if failure is not None and status != "failed":
+            status, reason, error, stopped_by = "failed", "handler", failure, None
+        if outcome is not None and outcome.text is not None:
+            # The step's answer is not all it streamed (an extraction that was re-asked).
+            spool.close()
+            spool = run.new_spool()
+            spool.append(outcome.text)
+        if plan.output_to_file:
+            problem = run.save_output(spool, plan.output_to_file)
+            if problem is not None and status != "failed":
+                status, reason, error, stopped_by = "failed", "output", problem, None
         metrics = meter.metrics()
-        run.publish(StepFinished(step_id, status, reason, stop_reason, error, metrics))  # type: ignore[arg-type]
-        await asyncio.gather(*(pump.stop() for pump in pumps))
+        finished = StepFinished(step_id, status, reason, stop_reason, error, metrics)  # type: ignore[arg-type]
+        run.publish(finished)
+        await asyncio.gather(*(pump.close(finished) for pump in pumps))
         span.set_attribute("status", status)
         span.end()
     data = outcome.data if outcome is not None else None
-    if outcome is not None and outcome.text is not None:
-        spool.close()
-        spool = run.new_spool()
-        spool.append(outcome.text)
     return StepResult(step_id, status, reason, stop_reason, error, metrics, data, spool, stopped_by)
 
 
 def _start_handlers(
-    run: RunEnvironment, options: ClaudeOptions, context: HandlerContext
-) -> list[HandlerPump]:
+    run: RunEnvironment, options: ClaudeOptions, context: HandlerContext, on_failure: Callable[[str], None]
+) -> tuple[list[HandlerPump], str | None]:
+    """The step's handlers, subscribed; and why one could not be built (the step then fails with it)."""
     pumps = []
     for name in options.stream_handler:
-        handler = build_handler(name, context, options.handler_opts(name), run.handlers)
+        try:
+            handler = build_handler(name, context, options.handler_opts(name), run.handlers)
+        except Exception as exc:
+            return pumps, f"stream handler {name} cannot start: {exc}"
         if handler is None:
             continue
         pump = HandlerPump(handler, options.stream_buffer_size, options.stream_flush_interval_ms)
+        pump.on_failure = on_failure
         pump.start(run.bus, context.step_id)
         pumps.append(pump)
-    return pumps
+    return pumps, None

@@ -187,7 +187,6 @@ class Runner:
         context = StepContext(step, scope, self.results, self.env, self.task_results)
         result = await executor(context, step)
         self.results[step.name] = result
-        context.save_output(result, step.output_to_file)
         return result
 
     def _fail_early(self, step: Any, reason: str) -> StepResult:

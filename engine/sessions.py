@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine.paths import safe_name
 from engine.record import write_json_atomically
 
 SESSION_DIR = ".sessions"
@@ -21,7 +22,7 @@ class SessionError(Exception):
 
 
 def session_path(workspace: Path, name: str) -> Path:
-    return workspace / SESSION_DIR / f"{name}.json"
+    return workspace / SESSION_DIR / f"{safe_name(name)}.json"
 
 
 def load_session(workspace: Path, name: str) -> dict[str, Any] | None:

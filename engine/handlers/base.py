@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,7 +95,11 @@ class StreamHandler:
 
 
 class HandlerPump:
-    """Drives one handler for one step from the bus, applying the buffering rules."""
+    """Drives one handler for one step from the bus, applying the buffering rules.
+
+    A handler that fails is detached and its failure kept in `failure` (and passed to `on_failure`):
+    the step then fails with it, since a handler that cannot do its job must not end in a success.
+    """
 
     def __init__(self, handler: StreamHandler, buffer_size: int, flush_interval_ms: float) -> None:
         self.handler = handler
@@ -109,6 +113,8 @@ class HandlerPump:
         self._pending_since = 0.0
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe = None
+        self.failure: str | None = None
+        self.on_failure: Callable[[str], None] | None = None
 
     def start(self, bus: EventBus, step_id: str) -> None:
         self._unsubscribe = bus.subscribe(self.inbox, step_id)
@@ -120,15 +126,40 @@ class HandlerPump:
             self._unsubscribe = None
         self.inbox.close()
 
-    async def stop(self) -> None:
-        """Deliver everything pending, close the handler and end the task."""
+    async def drain(self) -> None:
+        """Stop listening, and deliver and flush everything received so far (the handler stays open)."""
         self._detach()
         if self._task:
             await asyncio.shield(self._task)
 
+    async def close(self, finished: StepFinished | None) -> None:
+        """The step ended: the handler sees `finished` and is closed. A failure here is only logged:
+        the step's end has been published already."""
+        handler = self.handler
+        try:
+            if finished is not None and self.failure is None:
+                await handler.handle_event(finished)
+                await handler.flush()
+        except Exception as exc:
+            self._fail(exc, "failed")
+        try:
+            await handler.close(finished)
+        except Exception as exc:
+            log.warning(
+                "stream handler %s of step %s failed to close: %s",
+                handler.name,
+                handler.context.step_id,
+                _describe(exc),
+            )
+
+    def _fail(self, exc: Exception, what: str) -> None:
+        self.failure = f"stream handler {self.handler.name} {what}: {_describe(exc)}"
+        log.warning("%s (step %s)", self.failure, self.handler.context.step_id)
+        if self.on_failure is not None:
+            self.on_failure(self.failure)
+
     async def _run(self) -> None:
         handler = self.handler
-        finished: StepFinished | None = None
         try:
             await handler.open()
             loop = asyncio.get_running_loop()
@@ -148,8 +179,6 @@ class HandlerPump:
                     await self._deliver_pending()
                     if type(event) is Retrying:
                         await handler.restart(event)
-                    elif type(event) is StepFinished:
-                        finished = event
                     await handler.handle_event(event)
                 if self._pending and loop.time() - self._pending_since >= self.flush_interval:
                     await self._deliver_pending()
@@ -159,27 +188,9 @@ class HandlerPump:
             await self._deliver_pending()
             await handler.flush()
         except Exception as exc:
-            # A broken handler must not take the step down with it: it is reported in one line and
-            # detached, so nothing piles up in its inbox for the rest of the step.
+            # Detached at once, so nothing piles up in its inbox for the rest of the step.
             self._detach()
-            log.warning(
-                "stream handler %s of step %s failed and was detached: %s: %s",
-                handler.name,
-                handler.context.step_id,
-                type(exc).__name__,
-                exc,
-            )
-        finally:
-            try:
-                await handler.close(finished)
-            except Exception as exc:
-                log.warning(
-                    "stream handler %s of step %s failed to close: %s: %s",
-                    handler.name,
-                    handler.context.step_id,
-                    type(exc).__name__,
-                    exc,
-                )
+            self._fail(exc, "failed")
 
     async def _deliver_full_batches(self) -> None:
         size = self.buffer_size
@@ -196,3 +207,11 @@ class HandlerPump:
         if self._pending:
             batch, self._pending = self._pending, []
             await self.handler.handle(batch)
+
+
+def _describe(exc: Exception) -> str:
+    """One line for a handler's failure: an OS error by what it means, not by its repr."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return f"{type(exc).__name__}: {exc}"

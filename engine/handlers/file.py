@@ -19,12 +19,12 @@ import aiofiles.os
 
 from engine.events import Event, Retrying, StepFinished, TextDelta, TurnStarted, event_to_dict
 from engine.handlers.base import HandlerContext, HandlerEnvironment, StreamHandler
+from engine.paths import confined, safe_name
 from engine.workflow.model import FileHandlerOptions
 
 
 def default_stream_path(run_dir: Path, step_id: str, fmt: str) -> Path:
-    safe = step_id.replace("/", "_").replace(os.sep, "_")
-    return run_dir / "streams" / f"{safe}.{'jsonl' if fmt == 'jsonl' else 'txt'}"
+    return run_dir / "streams" / f"{safe_name(step_id)}.{'jsonl' if fmt == 'jsonl' else 'txt'}"
 
 
 class FileHandler(StreamHandler):
@@ -37,8 +37,9 @@ class FileHandler(StreamHandler):
             # A path given for a parallel or batch step would be shared by its tasks: keep them apart.
             path = Path(options.path)
             if context.parallel:
-                path = path.with_name(f"{path.stem}.{context.step_id.rsplit('.', 1)[-1]}{path.suffix}")
-            self.path = path if path.is_absolute() else context.run_dir / path
+                task = safe_name(context.step_id.rsplit(".", 1)[-1])
+                path = path.with_name(f"{path.stem}.{task}{path.suffix}")
+            self.path = confined(context.run_dir, path, "file handler path")
         else:
             self.path = default_stream_path(context.run_dir, context.step_id, self.format)
         self.append = options.append

@@ -67,10 +67,15 @@ async def run_tasks(
                 results[step_id] = StepResult(step_id, "skipped", stop.reason)
                 context.publish(StepFinished(step_id, "skipped", stop.reason))
                 return
-            result = await context.converse(task.options, task.prompt, task_id=task.task_id, scope=task.scope)
+            result = await context.converse(
+                task.options,
+                task.prompt,
+                task_id=task.task_id,
+                scope=task.scope,
+                output_to_file=task.output_to_file,
+            )
         results[step_id] = result
         context.record_task(result)
-        context.save_output(result, task.output_to_file)
         if fail_fast and result.status == "failed":
             context.interrupt(parent, f"fail_fast: {step_id} failed")
 
@@ -93,5 +98,9 @@ async def run_tasks(
     }
     metrics = _sum_metrics(ordered, loop.time() - started)
     error = next((r.error for r in ordered if r.error), None)
+    if step.output_to_file:
+        problem = context.save_output(spool, step.output_to_file)
+        if problem is not None and status != "failed":
+            status, reason, error = "failed", "output", problem
     context.publish(StepFinished(parent, status, reason, None, error, metrics))  # type: ignore[arg-type]
     return StepResult(parent, status, reason, None, error, metrics, data, spool)

@@ -169,7 +169,7 @@ async def test_non_streaming_delivers_the_whole_text_once(harness_factory, tmp_p
     assert [chunks for _, chunks, _ in callbacks.calls] == [[REPLY]]
 
 
-async def test_a_broken_handler_is_detached_and_the_step_goes_on(harness_factory, tmp_path, caplog):
+async def test_a_broken_handler_fails_its_step_with_the_reason(harness_factory, tmp_path, caplog):
     env = HandlerEnvironment(console_enabled=False)
     async with harness_factory({"rules": [{"reply": REPLY}]}) as h:
         result = await h.run(
@@ -179,7 +179,11 @@ async def test_a_broken_handler_is_detached_and_the_step_goes_on(harness_factory
             ),
             env,
         )
-    assert result.status == "succeeded"
-    assert env.buffers["answer"].text == REPLY
-    [warning] = [r for r in caplog.records if "detached" in r.getMessage()]
-    assert "this callback is broken" in warning.getMessage() and warning.exc_info is None
+    answer = result.steps["answer"]
+    # A handler that cannot do its job must not end in a success: the step fails, saying why.
+    assert (result.status, answer.status, answer.reason) == ("failed", "failed", "handler")
+    assert "stream handler callback failed" in answer.error and "this callback is broken" in answer.error
+    assert result.exit_code == 1
+    assert REPLY.startswith(env.buffers["answer"].text)  # the other handler kept what had arrived
+    [warning] = [r for r in caplog.records if "this callback is broken" in r.getMessage()]
+    assert warning.exc_info is None
