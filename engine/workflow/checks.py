@@ -373,8 +373,9 @@ class WorkflowChecks:
         if options.get("sandbox") in ("off", False):
             self.report.at_value(
                 options.origin("sandbox"),
-                "sandbox: off: Bash runs unconfined (it can write anywhere the engine can, reach the "
-                "network and outlive its step with setsid)",
+                "sandbox: off: Bash runs unconfined (it can read the engine's environment, API key "
+                "included, through /proc, write anywhere the engine can, use the network, and outlive "
+                "its step with setsid)",
                 "warning",
             )
             return
