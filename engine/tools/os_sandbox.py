@@ -1,12 +1,12 @@
 """Bash's OS sandbox: the bubblewrap (`bwrap`) command line that confines one call, as Claude Code's
 Linux sandbox does.
 
-Path checks cannot confine a shell, so the shell runs in new PID, network, IPC, UTS and mount
-namespaces: the whole file system read-only except the workspace (and a private /tmp), a fresh /proc
-that shows only the call's own processes (never the engine's environment, API key included), a
-clean environment, and no network unless the step allows it. When the shell exits, bwrap's PID 1
-exits and the kernel kills whatever is left in the namespace, `setsid` daemons included; when bwrap
-or the engine dies, `--die-with-parent` takes the namespace with it.
+Path checks cannot confine a shell, so the shell runs in new user, PID, network, IPC, UTS and mount
+namespaces without capabilities: the whole file system read-only except the workspace (and a private
+/tmp), a fresh /proc that shows only the call's own processes (never the engine's environment, API
+key included), a clean environment, and no network unless the step allows it. When the shell exits,
+bwrap's PID 1 exits and the kernel kills whatever is left in the namespace, `setsid` daemons included;
+when bwrap or the engine dies, `--die-with-parent` takes the namespace with it.
 """
 
 from __future__ import annotations
@@ -76,7 +76,10 @@ def environment(workspace: Path) -> dict[str, str]:
 
 def bwrap_command(bwrap: str, workspace: Path, network: bool, env: dict[str, str]) -> list[str]:
     """The bwrap arguments up to `--`, for a shell in `workspace` (a resolved, existing directory)."""
-    args = [bwrap, "--unshare-all"]
+    # Without --cap-drop, root in the sandbox keeps its capabilities there, and `umount -l /proc` bares
+    # the host's /proc (every process's environment) underneath; nested user namespaces, which would
+    # hand capabilities back, are disabled too.
+    args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
     if network:
         args.append("--share-net")
     args += ["--die-with-parent", "--new-session", "--clearenv"]

@@ -23,8 +23,13 @@ from tests.engine.conftest import workflow
 from tests.tools.conftest import HAS_BWRAP, marker, needs_bwrap, none_left, processes_with, wait_for
 
 SECRET = "sk-ant-test-SECRET"
-# Every way the key could be read from inside: the parent's environment, the shell's, every process's.
-KEY_HUNT = "cat /proc/$PPID/environ; echo; env; cat /proc/*/environ; echo; echo hunted"
+# Every way the key could be read from inside: the parent's environment, the shell's, every process's,
+# and the host's /proc under the sandbox's (reachable if root kept its capabilities in there); only
+# the lines that matter are kept, so the output cap cannot hide a find.
+KEY_HUNT = (
+    "(cat /proc/$PPID/environ; env; cat /proc/*/environ; umount -l /proc; cat /proc/*/environ) 2>&1 "
+    "| tr '\\0' '\\n' | grep -a -e ANTHROPIC -e PATH= -e HOME=; echo hunted"
+)
 REPO = Path(__file__).resolve().parents[2]
 # An engine process that makes one Bash call through the tool box and prints the outcome as JSON.
 ENGINE = """
@@ -105,6 +110,15 @@ def test_no_key_anywhere_after_a_run_whose_bash_hunts_for_it(tmp_path: Path) -> 
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(written) > 3
     assert [p for p in written if SECRET.encode() in p.read_bytes()] == []
+
+
+@needs_bwrap
+async def test_the_sandbox_has_no_capabilities_and_cannot_unmount(workspace: Path) -> None:
+    outcome = await sandboxed(workspace).run(
+        "Bash", {"command": "grep CapEff /proc/self/status; umount -l /proc || umount -l /run || echo kept"}
+    )
+    assert outcome.output.startswith("CapEff:\t0000000000000000\n"), outcome.output
+    assert outcome.output.endswith("kept\n[exit code 0]")
 
 
 # Processes ----------------------------------------------------------------------------------------
@@ -219,25 +233,27 @@ async def test_the_network_is_off_unless_the_step_allows_it(
 
 
 @needs_bwrap
-@pytest.mark.parametrize("network", [False, True])
-async def test_the_tool_loop_runs_bash_with_the_steps_network_setting(
-    harness_factory, tmp_path: Path, listener: tuple[int, list[bytes]], network: bool
+@pytest.mark.parametrize(
+    ("setting", "connects"),
+    [("sandbox_network: false", False), ("sandbox_network: true", True), ("sandbox: off", True)],
+)
+async def test_the_tool_loop_runs_bash_as_the_step_says(
+    harness_factory, tmp_path: Path, listener: tuple[int, list[bytes]], setting: str, connects: bool
 ) -> None:
     port, received = listener
     rules = [{"times": 1, "tool_use": {"name": "Bash", "input": {"command": connect_command(port)}}}]
     steps = f"""
     - name: agent
       type: claude
-      claude_options:
-        {{allowed_tools: [Bash], sandbox_network: {str(network).lower()}, stream_handler: buffer}}
+      claude_options: {{allowed_tools: [Bash], {setting}, stream_handler: buffer}}
       prompt: "Do the task."
     """
     async with harness_factory({"rules": rules}) as h:
         result = await h.run(workflow(steps, tmp=tmp_path))
     [outcome] = h.of(ToolResult, "agent")
     assert result.steps["agent"].status == "succeeded"
-    assert outcome.is_error is not network, outcome.output
-    assert bool(received) is network
+    assert outcome.is_error is not connects, outcome.output
+    assert bool(received) is connects
 
 
 # The ways out: sandbox off, bwrap missing ---------------------------------------------------------
