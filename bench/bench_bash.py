@@ -64,7 +64,7 @@ def main() -> int:
         f"per-pair difference p90 {percentile(added, 0.9):.1f} ms",
         flush=True,
     )
-    ok = report("sandbox cost per Bash call (median of per-pair differences)", median(added), TARGET_MS, " ms")
+    ok = report("sandbox cost per Bash call (median of per-pair differences)", median(added), TARGET_MS, "ms")
     return 0 if ok else 1
 
 

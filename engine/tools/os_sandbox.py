@@ -15,6 +15,10 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.workflow.model import ClaudeOptions
 
 BWRAP = "bwrap"
 INSTALL_HINT = "install it with `apt-get install bubblewrap`"
@@ -37,12 +41,9 @@ class BashSandbox:
 CONFINED = BashSandbox()
 
 
-def bash_sandbox(options: object) -> BashSandbox:
-    """Bash's sandbox as a step's claude_options ask for it; confined unless `sandbox: off` says not."""
-    return BashSandbox(
-        enabled=getattr(options, "sandbox", "on") != "off",
-        network=getattr(options, "sandbox_network", False) is True,
-    )
+def bash_sandbox(options: ClaudeOptions) -> BashSandbox:
+    """Bash's sandbox as a step's claude_options ask for it."""
+    return BashSandbox(enabled=options.sandbox == "on", network=options.sandbox_network)
 
 
 def find_bwrap() -> str | None:
