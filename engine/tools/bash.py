@@ -17,6 +17,7 @@ import contextlib
 import os
 import signal
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from engine.tools import os_sandbox
@@ -162,6 +163,8 @@ def _launch(ctx: ToolContext, command: str) -> tuple[list[str], dict[str, str]]:
     """The program to start for `command` and its environment: the shell inside bwrap, or alone."""
     if not ctx.bash_sandbox.enabled:
         return [SHELL, "-c", command], _environment()
+    if ctx.sandbox.root == Path("/"):
+        raise Refused("refused: the workspace is '/', so the sandbox would leave every path writable")
     bwrap = os_sandbox.find_bwrap()
     if bwrap is None:
         raise Refused(os_sandbox.missing_bwrap_message())
@@ -199,10 +202,9 @@ BASH = Tool(
         "and stderr, then the exit code; a non-zero exit is an error result. stdin is empty, so "
         "interactive commands will not work. Unless the workflow turned the sandbox off, the command runs "
         "in one: only the workspace (and a private /tmp) is writable, and there is no network unless "
-        "the step allows it. The command is "
-        "killed, with every process it started, at its timeout; background processes do not outlive "
-        "the call. Long output keeps its beginning and end. For file work prefer Read, Write, Edit, "
-        "Glob, Grep and LS."
+        "the step allows it. The command is killed, with every process it started, at its timeout; "
+        "background processes do not outlive the call. Long output keeps its beginning and end. For "
+        "file work prefer Read, Write, Edit, Glob, Grep and LS."
     ),
     input_schema={
         "type": "object",

@@ -77,9 +77,9 @@ def environment(workspace: Path) -> dict[str, str]:
 
 def bwrap_command(bwrap: str, workspace: Path, network: bool, env: dict[str, str]) -> list[str]:
     """The bwrap arguments up to `--`, for a shell in `workspace` (a resolved, existing directory)."""
-    # Without --cap-drop, root in the sandbox keeps its capabilities there, and `umount -l /proc` bares
-    # the host's /proc (every process's environment) underneath; nested user namespaces, which would
-    # hand capabilities back, are disabled too.
+    # Without --cap-drop, root in the sandbox keeps its capabilities there, and `umount -l /proc` or
+    # `umount /run` bares the host's /proc (every process and its command line) or sockets underneath;
+    # nested user namespaces, which would hand capabilities back, are disabled too.
     args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
     if network:
         args.append("--share-net")

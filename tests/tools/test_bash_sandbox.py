@@ -176,6 +176,13 @@ async def test_the_workspace_is_the_only_writable_place(workspace: Path, outside
     assert repo.is_error and "Read-only file system" in repo.output
 
 
+async def test_a_workspace_of_root_is_refused_when_sandboxed() -> None:
+    box = ToolBox(Path("/"), ["Bash"], bash_sandbox=BashSandbox())
+    outcome = await box.run("Bash", {"command": "touch /pwned"})
+    assert outcome.refused and "the workspace is '/'" in outcome.output
+    assert not Path("/pwned").exists()
+
+
 @needs_bwrap
 async def test_tmp_is_private_to_the_call(workspace: Path) -> None:
     name = f"pipeline-sandbox-{marker()}"
