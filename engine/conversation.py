@@ -40,7 +40,7 @@ from engine.retry import AttemptFailed, RetryPolicy
 from engine.spool import TextSpool
 from engine.telemetry import tracer
 from engine.templating import PromptError, Scope, assemble_prompt
-from engine.tools import ToolBox
+from engine.tools import ToolBox, bash_sandbox
 from engine.workflow.model import ClaudeOptions, PromptPart
 
 
@@ -185,7 +185,12 @@ class Conversation:
     def toolbox(self) -> ToolBox | None:
         if not self.options.allowed_tools:
             return None
-        box = ToolBox(self.run_env.workspace, self.options.allowed_tools, self.options.disallowed_tools)
+        box = ToolBox(
+            self.run_env.workspace,
+            self.options.allowed_tools,
+            self.options.disallowed_tools,
+            bash_sandbox=bash_sandbox(self.options),
+        )
         return box if box.names else None
 
     async def run_tools(self, tools: ToolBox, reply: ModelReply) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """The sandboxed tools Claude can call in a step's agent loop: Read, Write, Edit, Glob, Grep, LS and Bash.
 
 `ToolBox` offers a step's enabled tools to the Messages API and runs Claude's calls; every path stays
-inside the workspace (see `sandbox`), and Bash, which path checks cannot confine, is opt-in (see `bash`).
+inside the workspace (see `sandbox`), and Bash, which path checks cannot confine, is opt-in and runs in
+an OS sandbox (see `bash` and `os_sandbox`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Any
 from engine.tools.base import Tool, ToolContext, ToolOutcome, cap_output
 from engine.tools.bash import BASH
 from engine.tools.files import EDIT, READ, WRITE
+from engine.tools.os_sandbox import CONFINED, BashSandbox, bash_sandbox
 from engine.tools.sandbox import Refused, Sandbox, ToolError
 from engine.tools.search import GLOB, GREP, LS
 
-__all__ = ["TOOL_NAMES", "ToolBox", "ToolOutcome"]
+__all__ = ["TOOL_NAMES", "BashSandbox", "ToolBox", "ToolOutcome", "bash_sandbox"]
 
 TOOLS: dict[str, Tool] = {tool.name: tool for tool in (READ, WRITE, EDIT, GLOB, GREP, LS, BASH)}
 TOOL_NAMES: tuple[str, ...] = tuple(TOOLS)
@@ -35,6 +37,7 @@ class ToolBox:
         disallowed: Sequence[str] = (),
         bash_timeout_s: float = 30.0,
         output_cap_bytes: int = 30_000,
+        bash_sandbox: BashSandbox = CONFINED,
     ) -> None:
         unknown = sorted((set(allowed) | set(disallowed)) - set(TOOL_NAMES))
         if unknown:
@@ -44,7 +47,7 @@ class ToolBox:
         self.names: tuple[str, ...] = tuple(n for n in TOOL_NAMES if n in allowed and n not in disallowed)
         sandbox = Sandbox(Path(workspace))
         self.workspace = sandbox.root
-        self._context = ToolContext(sandbox, bash_timeout_s, output_cap_bytes)
+        self._context = ToolContext(sandbox, bash_timeout_s, output_cap_bytes, bash_sandbox)
 
     def definitions(self) -> list[dict[str, Any]]:
         """The enabled tools in the form of the Messages API's `tools` parameter."""

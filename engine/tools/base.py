@@ -9,6 +9,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from engine.tools.os_sandbox import CONFINED, BashSandbox
 from engine.tools.sandbox import Sandbox
 
 # The first bytes of a file decide whether it is text: a NUL byte there means binary (as git and grep do).
@@ -26,11 +27,13 @@ class ToolOutcome:
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
-    """What a tool handler may use: the sandbox and the limits of this tool box."""
+    """What a tool handler may use: the workspace's path sandbox, Bash's OS sandbox and the limits of
+    this tool box."""
 
     sandbox: Sandbox
     bash_timeout_s: float
     output_cap_bytes: int
+    bash_sandbox: BashSandbox = CONFINED
 
 
 Handler = Callable[[ToolContext, dict[str, Any]], Awaitable[ToolOutcome]]

@@ -1,10 +1,13 @@
-"""Bash: a shell command in the workspace, with a timeout that kills everything it started.
+"""Bash: a shell command in the workspace, inside an OS sandbox, with a timeout that kills everything
+it started.
 
-Path checks cannot confine a shell: the command can reach anything the engine's user can. What this
-tool guarantees is narrower, and it is why Bash is opt-in (only when `allowed_tools` names it): the
-command runs with the workspace as its cwd, an empty stdin, an environment stripped to a few harmless
-variables (no API keys), its own process group killed at the timeout and when the shell exits (no
-process outlives the call, unless it escapes the group with setsid), and output capped in memory.
+Path checks cannot confine a shell, which is why Bash is opt-in (only when `allowed_tools` names it)
+and runs inside bubblewrap (see `os_sandbox`): the workspace the only writable path, no network unless
+the step allows it, a clean environment, its own /proc, and every process of the call gone when it
+ends. Where bwrap is missing the call is refused; a workflow can opt out (`sandbox: off`), and then the
+command runs unconfined with only the weaker guarantees this module adds in both cases: the workspace
+as cwd, an empty stdin, an environment stripped to a few harmless variables, its process group killed
+at the timeout and when the shell exits, and output capped in memory.
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ import contextlib
 import os
 import signal
 import subprocess
+from pathlib import Path
 from typing import Any
 
+from engine.tools import os_sandbox
 from engine.tools.base import Tool, ToolContext, ToolOutcome
-from engine.tools.sandbox import ToolError
+from engine.tools.sandbox import Refused, ToolError
 
-# Passed through from the engine's environment; everything else (API keys, tokens) stays out of reach.
+SHELL = "/bin/sh"
+# Unsandboxed only: passed through from the engine's environment; everything else (API keys, tokens)
+# stays out of reach.
 INHERITED_ENV = (
     "PATH",
     "HOME",
@@ -104,20 +111,19 @@ async def bash(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
         raise ToolError("command is empty")
     if "\x00" in command:
         raise ToolError("command contains a NUL character")
+    argv, env = _launch(ctx, command)
     timeout = min(float(args.get("timeout_s", ctx.bash_timeout_s)), ctx.bash_timeout_s)
     output = CappedOutput(max(ctx.output_cap_bytes - NOTE_ROOM, 0))
     loop = asyncio.get_running_loop()
     starting = asyncio.ensure_future(
         loop.subprocess_exec(
             lambda: _Shell(output),
-            "/bin/sh",
-            "-c",
-            command,
+            *argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=ctx.sandbox.root,
-            env=_environment(),
+            env=env,
             start_new_session=True,
         )
     )
@@ -128,7 +134,8 @@ async def bash(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
         # so let the start finish and kill the whole group then.
         starting.add_done_callback(_stop_started)
         raise
-    group = transport.get_pid()  # start_new_session: the shell leads a new group with its pid as id
+    # start_new_session: the shell (or bwrap, whose death takes the sandbox along) leads a new group.
+    group = transport.get_pid()
     try:
         done, _ = await asyncio.wait({shell.exited}, timeout=timeout)
         timed_out = not done
@@ -150,6 +157,20 @@ async def bash(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
     assert code is not None  # the shell has exited
     status = f"[exit code {code}]" if code >= 0 else f"[killed by signal {-code}]"
     return ToolOutcome(f"{text}\n{status}", is_error=code != 0)
+
+
+def _launch(ctx: ToolContext, command: str) -> tuple[list[str], dict[str, str]]:
+    """The program to start for `command` and its environment: the shell inside bwrap, or alone."""
+    if not ctx.bash_sandbox.enabled:
+        return [SHELL, "-c", command], _environment()
+    if ctx.sandbox.root == Path("/"):
+        raise Refused("refused: the workspace is '/', so the sandbox would leave every path writable")
+    bwrap = os_sandbox.find_bwrap()
+    if bwrap is None:
+        raise Refused(os_sandbox.missing_bwrap_message())
+    env = os_sandbox.environment(ctx.sandbox.root)
+    prefix = os_sandbox.bwrap_command(bwrap, ctx.sandbox.root, ctx.bash_sandbox.network, env)
+    return [*prefix, SHELL, "-c", command], env
 
 
 def _environment() -> dict[str, str]:
@@ -179,9 +200,11 @@ BASH = Tool(
     description=(
         "Run a shell command with `/bin/sh -c` in the workspace directory. Returns the combined stdout "
         "and stderr, then the exit code; a non-zero exit is an error result. stdin is empty, so "
-        "interactive commands will not work. The command is killed, with every process it started, at "
-        "its timeout; background processes do not outlive the call. Long output keeps its beginning and "
-        "end. For file work prefer Read, Write, Edit, Glob, Grep and LS."
+        "interactive commands will not work. Unless the workflow turned the sandbox off, the command runs "
+        "in one: only the workspace (and a private /tmp) is writable, and there is no network unless "
+        "the step allows it. The command is killed, with every process it started, at its timeout; "
+        "background processes do not outlive the call. Long output keeps its beginning and end. For "
+        "file work prefer Read, Write, Edit, Glob, Grep and LS."
     ),
     input_schema={
         "type": "object",

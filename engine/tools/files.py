@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.tools.base import BINARY_SNIFF_BYTES, Tool, ToolContext, in_thread, looks_binary
-from engine.tools.sandbox import ToolError
+from engine.tools.sandbox import ToolError, refuse_hard_links
 
 DEFAULT_READ_LINES = 2000
 MAX_LINE_CHARS = 2000
@@ -19,9 +19,6 @@ MAX_LINE_CHARS = 2000
 MAX_EDIT_BYTES = 10 * 1024 * 1024
 # Room kept under the output cap for Read's closing note.
 NOTE_ROOM = 200
-
-
-
 
 
 def _read(ctx: ToolContext, args: dict[str, Any]) -> str:
@@ -35,6 +32,8 @@ def _read(ctx: ToolContext, args: dict[str, Any]) -> str:
     used = 0
     number = 0
     with path.open("rb") as raw:
+        # Checked on what was opened, so a link made after the path checks is caught too.
+        refuse_hard_links(os.fstat(raw.fileno()), shown)
         if looks_binary(raw.read(BINARY_SNIFF_BYTES)):
             raise ToolError(f"'{shown}' is a binary file; Read shows text files only")
         raw.seek(0)
@@ -81,6 +80,8 @@ def _write(ctx: ToolContext, args: dict[str, Any]) -> str:
     if path.is_dir():
         raise ToolError(f"'{shown}' is a directory; give a file path")
     existing = path.stat() if path.exists() else None
+    if existing is not None:
+        refuse_hard_links(existing, shown)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = args["content"].encode("utf-8", "replace")
     _atomic_write(path, data, stat.S_IMODE(existing.st_mode) if existing else None)
@@ -99,10 +100,12 @@ def _edit(ctx: ToolContext, args: dict[str, Any]) -> str:
     if not path.exists():
         raise ToolError(f"file not found: '{shown}' (to create a file use Write)")
     _require_file(path, shown)
-    info = path.stat()
-    if info.st_size > MAX_EDIT_BYTES:
-        raise ToolError(f"'{shown}' is {info.st_size} bytes, over Edit's {MAX_EDIT_BYTES}-byte limit")
-    data = path.read_bytes()
+    with path.open("rb") as handle:
+        info = os.fstat(handle.fileno())
+        refuse_hard_links(info, shown)
+        if info.st_size > MAX_EDIT_BYTES:
+            raise ToolError(f"'{shown}' is {info.st_size} bytes, over Edit's {MAX_EDIT_BYTES}-byte limit")
+        data = handle.read()
     if looks_binary(data):
         raise ToolError(f"'{shown}' is a binary file; Edit changes text files only")
     try:

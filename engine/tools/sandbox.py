@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 
@@ -46,3 +47,13 @@ class Sandbox:
     def shown(self, real: Path) -> str:
         """`real` as Claude should see it: relative to the workspace, '.' for the workspace itself."""
         return real.relative_to(self.root).as_posix() if real != self.root else "."
+
+
+def refuse_hard_links(info: os.stat_result, shown: str) -> None:
+    """Refuse a regular file with more than one name: path checks see only the name in the workspace,
+    and another link to the same file may be outside it (/etc/shadow linked in, say)."""
+    if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+        raise Refused(
+            f"refused: '{shown}' has {info.st_nlink} hard links, and a hard link can point outside the "
+            "workspace, so it is neither read nor changed"
+        )

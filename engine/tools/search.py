@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.tools.base import BINARY_SNIFF_BYTES, Tool, ToolContext, in_thread, looks_binary
-from engine.tools.sandbox import Refused, Sandbox, ToolError
+from engine.tools.sandbox import Refused, Sandbox, ToolError, refuse_hard_links
 
 MAX_LISTED = 1000
 # Glob stops walking after this many matches, so a '**' over a huge tree stays bounded in memory.
@@ -22,9 +22,6 @@ MAX_MATCH_LINE_CHARS = 500
 MAX_BRACE_EXPANSIONS = 256
 NOTE_ROOM = 300
 MAGIC = re.compile(r"[*?\[]")
-
-
-
 
 
 def _glob(ctx: ToolContext, args: dict[str, Any]) -> str:
@@ -173,6 +170,8 @@ def _grep(ctx: ToolContext, args: dict[str, Any]) -> str:
     if not target.exists():
         raise ToolError(f"path not found: '{shown_target}'")
     wanted = _file_filter(args.get("glob"))
+    if target.is_file():
+        refuse_hard_links(target.stat(), shown_target)
     files = (
         [target]
         if target.is_file()
@@ -182,12 +181,16 @@ def _grep(ctx: ToolContext, args: dict[str, Any]) -> str:
     lines: list[str] = []
     used = 0
     too_big: list[str] = []
+    hard_linked: list[str] = []
     for path in files:
         try:
-            size = path.stat().st_size
+            info = path.stat()
         except OSError:
             continue  # vanished since the walk listed it
-        if size > MAX_GREP_FILE_BYTES:
+        if info.st_nlink > 1:
+            hard_linked.append(sandbox.shown(path))  # another link to it may be outside the workspace
+            continue
+        if info.st_size > MAX_GREP_FILE_BYTES:
             too_big.append(sandbox.shown(path))
             continue
         for number, text in _matching_lines(path, regex):
@@ -202,15 +205,17 @@ def _grep(ctx: ToolContext, args: dict[str, Any]) -> str:
             lines.append(entry)
     notes = []
     if too_big:
-        notes.append(
-            f"[skipped {len(too_big)} files over {MAX_GREP_FILE_BYTES // (1024 * 1024)} MB: "
-            + ", ".join(too_big[:10])
-            + (", ..." if len(too_big) > 10 else "")
-            + "]"
-        )
+        notes.append(_skipped(too_big, f"files over {MAX_GREP_FILE_BYTES // (1024 * 1024)} MB"))
+    if hard_linked:
+        notes.append(_skipped(hard_linked, "hard-linked files (a hard link can point outside the workspace)"))
     if not lines:
         notes.insert(0, f"no matches for /{args['pattern']}/ in '{shown_target}'")
     return _joined(lines, "\n".join(notes))
+
+
+def _skipped(shown: list[str], what: str) -> str:
+    listed = ", ".join(shown[:10]) + (", ..." if len(shown) > 10 else "")
+    return f"[skipped {len(shown)} {what}: {listed}]"
 
 
 def _file_filter(pattern: str | None) -> Callable[[tuple[str, ...]], bool]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,11 @@ _TEMPLATE = r"\{\{\s*(.*?)\s*\}\}"
 # What the engine's templating resolves after steps.NAME (output/response/result are its aliases).
 _STEP_ATTRIBUTES = ("text", "data", "status", "reason", "output", "response", "result")
 _PROMPT_REQUIRED = {"claude", "claude_smart", "claude_session", "claude_extract", "claude_robust"}
+
+
+def _names(value: Any) -> list[Any]:
+    """A tool list as written: one name or a list of them."""
+    return [value] if isinstance(value, str) else value if isinstance(value, list) else []
 
 
 def run_checks(normalized: Normalized, report: Report, document: YamlDocument, base_dir: Path) -> None:
@@ -328,6 +334,7 @@ class WorkflowChecks:
                 options.origin("thinking"),
                 f"thinking budget {thinking} must be below max_tokens {max_tokens}",
             )
+        self._sandbox(options)
         handlers = options.get("stream_handler", ["console"])
         handlers = [handlers] if isinstance(handlers, str) else handlers
         if not isinstance(handlers, list):
@@ -360,6 +367,27 @@ class WorkflowChecks:
                 problem = self._import_problem(reference)
                 if problem:
                     self.report.at_value(callback_options.origin(key), problem)
+
+    def _sandbox(self, options: Src) -> None:
+        """Warn where Bash will run unconfined, or will be refused for want of bubblewrap."""
+        if options.get("sandbox") in ("off", False):
+            self.report.at_value(
+                options.origin("sandbox"),
+                "sandbox: off: Bash runs unconfined (it can read the engine's environment, API key "
+                "included, through /proc, write anywhere the engine can, use the network, and outlive "
+                "its step with setsid)",
+                "warning",
+            )
+            return
+        allowed, disallowed = _names(options.get("allowed_tools")), _names(options.get("disallowed_tools"))
+        # Looked up here, not through engine.tools (which imports jsonschema), so validate stays light.
+        if "Bash" in allowed and "Bash" not in disallowed and shutil.which("bwrap") is None:
+            self.report.at_value(
+                options.origin("allowed_tools"),
+                "Bash runs in a bubblewrap sandbox and `bwrap` is not installed, so every Bash call will "
+                "be refused: install it with `apt-get install bubblewrap` (or set sandbox: off)",
+                "warning",
+            )
 
     def _import_problem(self, reference: str) -> str | None:
         """Why `module:function` cannot be imported (None when it can); each reference is tried once."""

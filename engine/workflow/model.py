@@ -29,6 +29,7 @@ RetryReason = Literal[
     "rate_limit", "overloaded", "server_error", "timeout", "connection", "incomplete_stream"
 ]
 Backoff = Literal["exponential", "linear", "fixed"]
+SandboxMode = Literal["on", "off"]
 
 
 class FrozenModel(BaseModel):
@@ -134,6 +135,14 @@ class ClaudeOptions(FrozenModel):
     disallowed_tools: Annotated[tuple[ToolName, ...], one_or_many(ToolName)] = Field(
         (), description="Tools removed from allowed_tools."
     )
+    sandbox: Annotated[
+        SandboxMode, BeforeValidator(rules.on_off, json_schema_input_type=SandboxMode | bool)
+    ] = Field(
+        "on",
+        description="on: Bash runs in a bubblewrap sandbox (the workspace the only writable path); "
+        "off: Bash runs unconfined.",
+    )
+    sandbox_network: bool = Field(False, description="Let sandboxed Bash commands use the network.")
     thinking: int | None = Field(None, ge=1024, description="Extended thinking budget in tokens.")
     timeout_seconds: float | None = Field(None, gt=0, description="Stop the step after this long.")
     idle_timeout_seconds: float | None = Field(

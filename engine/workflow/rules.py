@@ -43,6 +43,13 @@ def one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def on_off(value: Any) -> Any:
+    """A switch written `on`/`off`: YAML 1.1 reads those bare words as booleans, so both spellings count."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value
+
+
 def regex(pattern: str) -> str:
     try:
         re.compile(pattern)

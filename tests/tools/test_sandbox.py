@@ -130,3 +130,44 @@ async def test_a_tilde_path_is_refused_even_if_home_is_inside(
     outcome = await box.run("Write", {"file_path": "~/x.txt", "content": "x"})
     assert outcome.refused
     assert not (workspace / "x.txt").exists() and not (workspace / "~").exists()
+
+
+@pytest.fixture
+def hard_link(workspace: Path, outside: Path) -> Path:
+    """A second name, inside the workspace, for the secret file outside it."""
+    workspace.mkdir(exist_ok=True)
+    os.link(outside / "secret.txt", workspace / "linked.txt")
+    return workspace / "linked.txt"
+
+
+HARD_LINK_CALLS = [
+    ("Read", {"file_path": "linked.txt"}),
+    ("Write", {"file_path": "linked.txt", "content": "pwned"}),
+    ("Edit", {"file_path": "linked.txt", "old_string": "top", "new_string": "pwned"}),
+    ("Grep", {"pattern": "secret", "path": "linked.txt"}),
+]
+
+
+@pytest.mark.parametrize(("name", "tool_input"), HARD_LINK_CALLS, ids=lambda v: str(v))
+async def test_hard_linked_files_are_refused(
+    box: ToolBox, hard_link: Path, outside: Path, name: str, tool_input: dict[str, object]
+) -> None:
+    before = snapshot(outside)
+    outcome = await box.run(name, tool_input)
+    assert outcome.is_error and outcome.refused, outcome
+    assert outcome.output == (
+        "refused: 'linked.txt' has 2 hard links, and a hard link can point outside the workspace, "
+        "so it is neither read nor changed"
+    )
+    assert snapshot(outside) == before
+    assert hard_link.read_text() == "top secret\n"
+
+
+async def test_walks_skip_hard_linked_files(box: ToolBox, hard_link: Path) -> None:
+    (hard_link.parent / "mine.txt").write_text("not a secret\n")
+    found = await box.run("Grep", {"pattern": "secret"})
+    assert found.output.splitlines() == [
+        "mine.txt:1: not a secret",
+        "[skipped 1 hard-linked files (a hard link can point outside the workspace): linked.txt]",
+    ]
+    assert "top secret" not in found.output
