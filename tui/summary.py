@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
+from engine.inert import inert_text
+
 
 def summary_lines(result: Any) -> list[str]:
     """A table of the run's steps (tasks beneath their step), then the run's status, cost and record."""
@@ -39,4 +41,4 @@ def summary_lines(result: Any) -> list[str]:
 
 
 def print_summary(result: Any, stream: TextIO | None = None) -> None:
-    print("\n".join(summary_lines(result)), file=stream or sys.stdout, flush=True)
+    print(inert_text("\n".join(summary_lines(result))), file=stream or sys.stdout, flush=True)

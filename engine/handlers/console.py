@@ -22,6 +22,7 @@ from engine.events import (
     ToolResult,
 )
 from engine.handlers.base import HandlerContext, HandlerEnvironment, StreamHandler
+from engine.inert import inert_text
 from engine.workflow.model import ConsoleHandlerOptions
 
 _COLOURS = ("36", "35", "33", "32", "34", "91", "96", "95")
@@ -37,7 +38,11 @@ def colour_wanted(stream: TextIO, option: Any = None) -> bool:
 
 
 class ConsoleWriter:
-    """The one writer all console handlers of a run share, so their lines never interleave."""
+    """The one writer all console handlers of a run share, so their lines never interleave.
+
+    Everything it writes is made inert first (control sequences shown, never obeyed): model text,
+    tool output and names all come from outside.
+    """
 
     def __init__(self, stream: TextIO | None = None, colour: bool | None = None) -> None:
         self.stream = stream or sys.stdout
@@ -52,7 +57,7 @@ class ConsoleWriter:
 
     def prefix(self, step_id: str) -> str:
         code = self._colours.setdefault(step_id, _COLOURS[len(self._colours) % len(_COLOURS)])
-        return self._paint(code, f"[{step_id}]") + " "
+        return self._paint(code, f"[{inert_text(step_id)}]") + " "
 
     def begin(self, step_id: str) -> None:
         if step_id not in self._active:
@@ -74,6 +79,7 @@ class ConsoleWriter:
         self.stream.flush()
 
     def text(self, step_id: str, text: str) -> None:
+        text = inert_text(text)
         if len(self._active) > 1:
             held = self._held.setdefault(step_id, [])
             cut = text.rfind("\n")
@@ -94,6 +100,7 @@ class ConsoleWriter:
         if self._open_line is not None:
             self.stream.write("\n")
             self._open_line = None
+        text = inert_text(text)
         self.stream.write(self.prefix(step_id) + (self._paint(_DIM, text) if dim else text) + "\n")
         self.stream.flush()
 

@@ -6,31 +6,29 @@ Both start the run the same way: `launcher` binds what the command line says to 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import sys
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-from engine.results import EXIT_INTERRUPTED, EXIT_USAGE
+from engine.results import EXIT_USAGE
 
 # Opens the run with the given handler environment and yields its (started) run handle.
 Launch = Callable[[Any], AbstractAsyncContextManager[Any]]
 
 
 def main(args: Any) -> int:
+    from engine.inert import inert_text
     from engine.workflow import load_workflow
     from tui.cli import vars_from_args
 
     loaded = load_workflow(args.file, vars=vars_from_args(args))
     for warning in loaded.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(inert_text(f"warning: {warning}"), file=sys.stderr)
     if loaded.errors or loaded.workflow is None:
         for error in loaded.errors:
-            print(str(error), file=sys.stderr)
+            print(inert_text(str(error)), file=sys.stderr)
         return EXIT_USAGE
     try:
         launch = launcher(loaded.workflow, args)
@@ -69,37 +67,20 @@ def launcher(workflow: Any, args: Any) -> Launch:
 
 async def run_in_console(workflow: Any, launch: Launch) -> int:
     from engine.handlers import ConsoleWriter, HandlerEnvironment
+    from engine.inert import inert_text
+    from tui.stop_signals import StopSignals
     from tui.summary import print_summary
 
     writer = ConsoleWriter(sys.stdout)
     async with launch(HandlerEnvironment(console=writer)) as handle:
         badge = "SIMULATED" if handle.simulated else "LIVE"
         print(
-            writer.prefix("pipeline") + f"{workflow.name} · {len(workflow.steps)} steps · {badge}"
+            writer.prefix("pipeline") + f"{inert_text(workflow.name)} · {len(workflow.steps)} steps · {badge}"
             f" · run {handle.run_id}",
             flush=True,
         )
-        presses = 0
-        loop = asyncio.get_running_loop()
-
-        def on_sigint() -> None:
-            nonlocal presses
-            presses += 1
-            if presses == 1:
-                print("\nstopping: interrupting running steps (Ctrl+C again to force)", file=sys.stderr)
-                handle.interrupt_all("interrupted by user (Ctrl+C)")
-                return
-            handle.record_forced_quit("forced quit (Ctrl+C twice)")
-            sys.stdout.flush()
-            os._exit(EXIT_INTERRUPTED)
-
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        loop.add_signal_handler(signal.SIGTERM, lambda: handle.interrupt_all("terminated (SIGTERM)"))
-        try:
-            result = await handle
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(Exception):
-                    loop.remove_signal_handler(sig)
+        # Installed until the process ends: a signal during shutdown is answered too, never a traceback.
+        StopSignals(handle, asyncio.get_running_loop()).install()
+        result = await handle
     print_summary(result)
     return result.exit_code
