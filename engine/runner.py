@@ -185,11 +185,17 @@ class Runner:
                 return self.results[step.name]
         executor = STEP_TYPES[step.type].load_executor()
         context = StepContext(step, scope, self.results, self.env, self.task_results)
-        result = await executor(context, step)
+        try:
+            result = await executor(context, step)
+        except Exception as exc:
+            # An executor crashing (a bug, not a failed call) fails its step and so the run: the record
+            # must never say `succeeded` for it.
+            return self._fail_early(step, f"crash: {type(exc).__name__}: {exc}")
         self.results[step.name] = result
         return result
 
     def _fail_early(self, step: Any, reason: str) -> StepResult:
+        """The step fails outside any conversation (its condition, its executor): said in events too."""
         result = StepResult(step.name, "failed", reason, error=reason)
         self.results[step.name] = result
         self.env.publish(StepStarted(step.name, step.type, "", None))

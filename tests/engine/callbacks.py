@@ -39,3 +39,7 @@ def stuck_on_complete(result: dict[str, Any], context: dict[str, Any]) -> None:
 
 def explode(chunks: list[str], context: dict[str, Any]) -> None:
     raise RuntimeError("this callback is broken")
+
+
+async def block_the_loop(chunks: list[str], context: dict[str, Any]) -> None:
+    time.sleep(60)  # an async callback that blocks the event loop itself: only the signal watchdog helps
