@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from engine.handlers import HandlerEnvironment
+from engine.limits import raise_open_file_limit
 from engine.providers import Provider, ProviderName, open_provider
 from engine.runner import RunHandle, Runner
 from engine.simulator import SimulatorConfig
@@ -46,5 +47,6 @@ async def open_run(
     handlers: HandlerEnvironment | None = None,
 ) -> AsyncIterator[RunHandle]:
     """Open the provider, start `workflow` and yield its run handle; leaving the block closes the provider."""
+    raise_open_file_limit()  # wide parallel and batch steps need many connections at once
     async with open_provider(provider, simulator_config=simulator) as opened:
         yield start_run(workflow, opened, provider_name=provider, output_dir=output_dir, handlers=handlers)

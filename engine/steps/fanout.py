@@ -7,14 +7,18 @@ retries, under a concurrency limit. The parent step's result gathers the tasks' 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.context import StepContext
 from engine.events import StepFinished, StepMetrics, StepStarted
+from engine.limits import stream_capacity
 from engine.results import StepResult
 from engine.templating import Scope
 from engine.workflow.model import ClaudeOptions, PromptPart
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,17 @@ async def run_tasks(
     started = loop.time()
     ids = [f"{parent}.{task.task_id}" for task in tasks]
     context.publish(StepStarted(parent, step.type, "", None, tuple(ids)))
-    slots = asyncio.Semaphore(max_parallel or len(tasks))
+    wanted = max_parallel or len(tasks)
+    capacity = stream_capacity()
+    if wanted > capacity:
+        log.warning(
+            "step %s: %d tasks at once would exceed the open-file limit; running %d at a time "
+            "(raise it with `ulimit -n`)",
+            parent,
+            min(wanted, len(tasks)),
+            capacity,
+        )
+    slots = asyncio.Semaphore(min(wanted, capacity))
     results: dict[str, StepResult] = {}
 
     async def run_one(task: Task, step_id: str) -> None:
