@@ -68,6 +68,8 @@ FAULT_ERRORS = {
     "rate_limit": ("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"),
     "overloaded": ("overloaded_error", "Overloaded"),
     "server_error": ("api_error", "Internal server error"),
+    # As the API words it; the key itself is never echoed.
+    "auth_error": ("authentication_error", "invalid x-api-key"),
 }
 MODELS = (
     ("claude-opus-4-7", "Claude Opus 4.7", "2026-03-01T00:00:00Z"),

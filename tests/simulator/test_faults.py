@@ -53,7 +53,11 @@ async def test_rate_limit_error_has_the_api_shape():
 
 @pytest.mark.parametrize(
     ("fault", "status", "error_type"),
-    [("overloaded", 529, "overloaded_error"), ("server_error", 500, "api_error")],
+    [
+        ("overloaded", 529, "overloaded_error"),
+        ("server_error", 500, "api_error"),
+        ("auth_error", 401, "authentication_error"),
+    ],
 )
 async def test_status_faults(fault: str, status: int, error_type: str):
     async with scenario_simulator(f"rules: [{{fault: {fault}}}]") as sim, sdk_client(sim) as client:
