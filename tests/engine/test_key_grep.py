@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tools.conftest import needs_bwrap
+
 PIPELINE = [sys.executable, "-m", "tui.cli"]
 FAST = ["--ttft-ms", "0", "--tokens-per-second", "0"]
 RETRY = "retry_config: {max_retries: 2, base_delay_ms: 1, max_delay_ms: 5, jitter: false}"
@@ -167,7 +169,7 @@ def test_no_run_writes_or_prints_the_api_key(tmp_path: Path, secret: str):
     assert places_holding(tmp_path, secret, outputs) == []
 
 
-@pytest.mark.xfail(strict=False, reason="Bash sandbox lands on branch sandbox")
+@needs_bwrap
 def test_a_bash_tool_call_cannot_find_the_api_key(tmp_path: Path, secret: str):
     result = run(tmp_path, secret, "bash", BASH_LOOKS_FOR_THE_KEY, "--provider", "simulator")
     assert result.returncode == 0, result.stdout + result.stderr
