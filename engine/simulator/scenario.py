@@ -6,6 +6,7 @@ A scenario is YAML; `Scenario.load` validates it and raises `ScenarioError` with
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,10 @@ FAULTS = (
     "stall",
     "cut",
     "slow_first_token",
+    "auth_error",
 )
 # Faults that happen before any byte of the answer is sent: the request fails with an HTTP status.
-STATUS_FAULTS = {"rate_limit": 429, "overloaded": 529, "server_error": 500}
+STATUS_FAULTS = {"rate_limit": 429, "overloaded": 529, "server_error": 500, "auth_error": 401}
 # Faults that happen mid-stream, once `after_tokens` tokens have been sent.
 MID_STREAM_FAULTS = ("error_event", "drop", "stall", "cut")
 
@@ -241,9 +243,14 @@ def _number(data: dict[str, Any], key: str, source: str, where: str) -> float | 
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ScenarioError(f"{source}: {where}.{key}: expected a number >= 0, got {value!r}")
+    if not _finite_non_negative(value):
+        raise ScenarioError(f"{source}: {where}.{key}: expected a finite number >= 0, got {value!r}")
     return float(value)
+
+
+def _finite_non_negative(value: Any) -> bool:
+    # NaN and infinity are floats that compare oddly: a pause of NaN seconds would crash the server.
+    return not isinstance(value, bool) and isinstance(value, int | float) and 0 <= value < math.inf
 
 
 def _number_or(data: dict[str, Any], key: str, source: str, where: str, default: float) -> float:
@@ -267,3 +274,10 @@ class SimulatorConfig:
     ttft_ms: float | None = None
     tokens_per_second: float | None = None
     scenario: Scenario | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, so the flags of `pipeline simulate` and `pipeline run` are refused at start-up.
+        for name, value in (("ttft_ms", self.ttft_ms), ("tokens_per_second", self.tokens_per_second)):
+            if value is not None and not _finite_non_negative(value):
+                flag = "--" + name.replace("_", "-")
+                raise ScenarioError(f"{flag} must be a finite number >= 0, got {value!r}")

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
+from aiohttp.web_protocol import _ErrInfo
+from aiohttp.web_request import BaseRequest
 
 from engine.simulator.answers import (
     AnswerSettings,
@@ -39,6 +42,8 @@ T = TypeVar("T")
 HOST = "127.0.0.1"
 # The real API accepts 32 MB bodies; coding agents send several MB late in a session.
 MAX_BODY_BYTES = 64 * 1024 * 1024
+# A body not complete by then (a Content-Length larger than what is sent) is answered 408, not awaited.
+BODY_TIMEOUT_S = 30.0
 # Limits on the per-request pacing headers, so no header can park a request for days.
 MAX_ANSWER_TOKENS = 1_000_000
 MAX_TTFT_MS = 600_000.0
@@ -63,6 +68,8 @@ FAULT_ERRORS = {
     "rate_limit": ("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"),
     "overloaded": ("overloaded_error", "Overloaded"),
     "server_error": ("api_error", "Internal server error"),
+    # As the API words it; the key itself is never echoed.
+    "auth_error": ("authentication_error", "invalid x-api-key"),
 }
 MODELS = (
     ("claude-opus-4-7", "Claude Opus 4.7", "2026-03-01T00:00:00Z"),
@@ -140,10 +147,13 @@ EXCHANGE_KEY = web.RequestKey("exchange", Exchange)
 class Simulator:
     """The Messages-API simulator, served on 127.0.0.1 while the `async with` block runs."""
 
-    def __init__(self, config: SimulatorConfig | None = None, *, port: int = 0) -> None:
+    def __init__(
+        self, config: SimulatorConfig | None = None, *, port: int = 0, body_timeout_s: float = BODY_TIMEOUT_S
+    ) -> None:
         self.config = config or SimulatorConfig()
         self.log: list[RequestRecord] = []
         self.port = port
+        self.body_timeout_s = body_timeout_s
         self._requests_seen = 0
         self._runner: web.AppRunner | None = None
         self._logged: asyncio.Event | None = None
@@ -170,7 +180,7 @@ class Simulator:
         app.router.add_get("/v1/models/{model_id}", self._model)
         app.on_response_prepare.append(_add_request_id)
         # handler_cancellation: a client that hangs up cancels its handler at once, even mid-sleep.
-        runner = web.AppRunner(
+        runner = _ApiAppRunner(
             app, handler_cancellation=True, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S
         )
         await runner.setup()
@@ -251,7 +261,7 @@ class Simulator:
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         exchange = request[EXCHANGE_KEY]
-        body = parse_json_object(await request.read())
+        body = await self._read_json(request)
         if isinstance(body.get("model"), str):
             exchange.model = body["model"]
         exchange.stream = body.get("stream") is True
@@ -305,8 +315,26 @@ class Simulator:
             delay_s += rule.slow_first_token_ms / 1000
         return Pacing(delay_s, 1 / tokens_per_second if tokens_per_second else 0.0)
 
+    async def _read_json(self, request: web.Request) -> dict[str, Any]:
+        """The body as a JSON object; refused when it is not JSON, too large, or never completes."""
+        content_type = request.headers.get("Content-Type")
+        # No Content-Type is let through (liberal); one that says the body is something else is not.
+        if content_type is not None and not _is_json_type(request.content_type):
+            raise InvalidRequest(f"Content-Type must be application/json, got {content_type!r}")
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length)
+        try:
+            async with asyncio.timeout(self.body_timeout_s):
+                raw = await request.read()
+        except TimeoutError:
+            length = request.content_length
+            announced = "" if length is None else f" ({length} bytes announced)"
+            message = f"Request body not received within {self.body_timeout_s:g} s{announced}"
+            raise _BodyTimeout(message) from None
+        return parse_json_object(raw)
+
     async def _count_tokens(self, request: web.Request) -> web.StreamResponse:
-        body = parse_json_object(await request.read())
+        body = await self._read_json(request)
         check_messages_request(body, needs_max_tokens=False)
         request[EXCHANGE_KEY].model = body["model"]
         return web.json_response({"input_tokens": estimate_input_tokens(canonical_body(body))})
@@ -319,6 +347,16 @@ class Simulator:
 
     async def _model(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(_model_json(request.match_info["model_id"]))
+
+
+class _BodyTimeout(Exception):
+    """The request body did not arrive in time (the message says how long was waited)."""
+
+
+def _is_json_type(content_type: str) -> bool:
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
 
 
 def _first_given(*values: T | None) -> T | None:
@@ -342,11 +380,15 @@ async def _add_request_id(request: web.Request, response: web.StreamResponse) ->
 
 
 def _error_response(
-    exchange: Exchange, error_type: str, message: str, headers: dict[str, str] | None = None
+    exchange: Exchange,
+    error_type: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    status: int | None = None,
 ) -> web.Response:
     return web.json_response(
         error_payload(error_type, message, exchange.request_id),
-        status=ERROR_STATUS.get(error_type, 500),
+        status=status or ERROR_STATUS.get(error_type, 500),
         headers=headers,
     )
 
@@ -357,9 +399,22 @@ async def _as_api_response(handler: Any, request: web.Request, exchange: Exchang
         return await handler(request)
     except InvalidRequest as problem:
         return _error_response(exchange, "invalid_request_error", str(problem))
+    except HttpProcessingError as problem:
+        # The parser failed inside the body (bad chunked encoding); nothing more can be read.
+        message = f"Malformed HTTP request: {_first_line(problem.message)}"
+        response = _error_response(exchange, "invalid_request_error", message)
+        response.force_close()
+        return response
+    except _BodyTimeout as problem:
+        # The rest of the body may still come: the connection is closed rather than read on.
+        response = _error_response(exchange, "invalid_request_error", str(problem), status=408)
+        response.force_close()
+        return response
     except web.HTTPRequestEntityTooLarge:
         message = f"Request exceeds the maximum size of {MAX_BODY_BYTES} bytes"
-        return _error_response(exchange, "request_too_large", message)
+        response = _error_response(exchange, "request_too_large", message)
+        response.force_close()
+        return response
     except web.HTTPNotFound:
         return _error_response(exchange, "not_found_error", f"Not found: {request.method} {request.path}")
     except web.HTTPMethodNotAllowed as refused:
@@ -486,3 +541,70 @@ async def _respond_whole(
     # A drop or a cut leaves a non-streamed request without any response: the connection just breaks.
     await _drop_connection(request)
     return web.Response(status=200)
+
+
+class _ApiRequestHandler(web.RequestHandler):
+    """aiohttp's connection handler, answering what its HTTP parser refuses (a header too large, bad
+    chunked encoding, not HTTP at all) in the API's error shape instead of plain text."""
+
+    def data_received(self, data: bytes) -> None:
+        queued = len(self._messages)
+        super().data_received(data)
+        request = self._current_request
+        if request is None or len(self._messages) == queued:
+            return
+        failure, _ = self._messages[-1]
+        if isinstance(failure, _ErrInfo) and not request.content.is_eof():
+            # aiohttp queues a parse error inside a body as the next request and leaves the handler
+            # reading forever; failing the read lets the handler answer 400 at once.
+            request.content.set_exception(failure.exc or BadHttpMessage(failure.message))
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:
+            # Part of a response went out already: another one cannot follow, the connection breaks.
+            raise ConnectionError("response already started, cannot send the error")
+        request_id = f"req_sim_{uuid.uuid4().hex[:24]}"
+        if status >= 500:
+            error_type, text = "api_error", "Internal server error"
+            LOG.error("request refused with %d inside aiohttp", status, exc_info=exc)
+        else:
+            error_type = next((name for name, code in ERROR_STATUS.items() if code == status), None)
+            error_type = error_type or "invalid_request_error"
+            text = f"Malformed HTTP request: {_first_line(message or str(exc or 'bad request'))}"
+            LOG.info("malformed request refused with %d: %s", status, text)
+        response = web.json_response(
+            error_payload(error_type, text, request_id), status=status, headers={"request-id": request_id}
+        )
+        response.force_close()
+        return response
+
+
+def _first_line(parser_message: str) -> str:
+    """aiohttp's parser messages span lines and echo the bytes; the first line, without the echo."""
+    line = parser_message.strip().splitlines()[0] if parser_message.strip() else "bad request"
+    return line.split(": b'")[0].split(': b"')[0].rstrip(":. ") or "bad request"
+
+
+class _ApiServer(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        return _ApiRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class _ApiAppRunner(web.AppRunner):
+    """An AppRunner whose connections are served by `_ApiRequestHandler`."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        return _ApiServer(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=server._loop,
+            **server._kwargs,
+        )

@@ -20,7 +20,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise InvalidRequest("request body is empty: expected a JSON object")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise InvalidRequest("request body is not valid UTF-8") from None
     except json.JSONDecodeError as error:
@@ -33,6 +33,11 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequest(f"request body must be a JSON object, not {type(body).__name__}")
     return body
+
+
+def _refuse_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity; they are not JSON, and the API refuses them.
+    raise InvalidRequest(f"There was an error parsing the body of your request: {name} is not valid JSON")
 
 
 def check_messages_request(body: dict[str, Any], *, needs_max_tokens: bool = True) -> None:

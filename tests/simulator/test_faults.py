@@ -53,7 +53,11 @@ async def test_rate_limit_error_has_the_api_shape():
 
 @pytest.mark.parametrize(
     ("fault", "status", "error_type"),
-    [("overloaded", 529, "overloaded_error"), ("server_error", 500, "api_error")],
+    [
+        ("overloaded", 529, "overloaded_error"),
+        ("server_error", 500, "api_error"),
+        ("auth_error", 401, "authentication_error"),
+    ],
 )
 async def test_status_faults(fault: str, status: int, error_type: str):
     async with scenario_simulator(f"rules: [{{fault: {fault}}}]") as sim, sdk_client(sim) as client:
@@ -214,7 +218,15 @@ async def test_invalid_json_first_then_valid():
         ("rules: [{falt: drop}]", "unknown key 'falt' (did you mean 'fault'?)"),
         ("rules: [{fault: explode}]", "unknown fault 'explode'"),
         ("rules: [{request: 0, fault: drop}]", "rules[0].request"),
-        ("ttft_ms: fast", "ttft_ms: expected a number"),
+        ("ttft_ms: fast", "ttft_ms: expected a finite number >= 0"),
+        ("ttft_ms: .nan", "top level.ttft_ms: expected a finite number >= 0, got nan"),
+        ("tokens_per_second: .inf", "top level.tokens_per_second: expected a finite number >= 0, got inf"),
+        ("tokens_per_second: -.inf", "tokens_per_second: expected a finite number >= 0, got -inf"),
+        ("rules: [{ttft_ms: .nan}]", "rules[0].ttft_ms: expected a finite number >= 0, got nan"),
+        ("rules: [{tokens_per_second: .inf}]", "rules[0].tokens_per_second: expected a finite number"),
+        ("rules: [{fault: stall, seconds: .inf}]", "rules[0].seconds: expected a finite number"),
+        ("rules: [{fault: rate_limit, retry_after: .nan}]", "rules[0].retry_after: expected a finite"),
+        ("rules: [{fault: slow_first_token, ms: .inf}]", "rules[0].ms: expected a finite number"),
         ("rules: {fault: drop}", "`rules` must be a list"),
         ("rules: [fault: drop", "line 1"),
     ],

@@ -106,3 +106,51 @@ def test_demo_streams_an_answer_and_exits_zero():
     )
     assert result.returncode == 0, result.stderr
     assert "SIMULATED" in result.stdout and "## " in result.stdout and "stop_reason=end_turn" in result.stdout
+
+
+NON_FINITE_FLAGS = [
+    ("--ttft-ms", "nan"),
+    ("--ttft-ms", "inf"),
+    ("--tokens-per-second", "nan"),
+    ("--tokens-per-second", "-inf"),
+    ("--tokens-per-second", "-1"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value"), NON_FINITE_FLAGS)
+def test_simulate_refuses_non_finite_pacing_flags(flag: str, value: str):
+    result = subprocess.run(
+        [*PIPELINE, "simulate", f"{flag}={value}"], capture_output=True, text=True, timeout=20
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"pipeline simulate: {flag} must be a finite number >= 0, got {float(value)!r}\n"
+
+
+@pytest.mark.parametrize(("flag", "value"), NON_FINITE_FLAGS[:3])
+def test_run_refuses_non_finite_pacing_flags(tmp_path: Path, flag: str, value: str):
+    workflow = tmp_path / "wf.yaml"
+    workflow.write_text(
+        f"workflow:\n  name: pace\n  output_dir: {tmp_path / 'out'}\n  workspace_dir: {tmp_path / 'ws'}\n"
+        "  steps:\n    - name: hello\n      type: claude\n      prompt: Hi\n"
+    )
+    result = subprocess.run(
+        [*PIPELINE, "run", str(workflow), "--no-tui", "--provider", "simulator", f"{flag}={value}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"{flag} must be a finite number >= 0" in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("text", ["ttft_ms: .nan", "tokens_per_second: .inf", "rules: [{ttft_ms: .inf}]"])
+def test_simulate_refuses_a_scenario_with_non_finite_pacing(tmp_path: Path, text: str):
+    scenario = tmp_path / "pace.yaml"
+    scenario.write_text(text)
+    result = subprocess.run(
+        [*PIPELINE, "simulate", "--scenario", str(scenario)], capture_output=True, text=True, timeout=20
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "expected a finite number >= 0" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,8 @@ async def test_outputs_are_capped_with_a_note(workspace: Path) -> None:
     assert "output cap reached" in outcome.output.splitlines()[-1]
 
 
-async def test_filesystem_errors_come_back_as_error_results(box: ToolBox, workspace: Path) -> None:
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads through file permissions")
+async def test_a_permission_error_comes_back_as_an_error_result(box: ToolBox, workspace: Path) -> None:
     locked = workspace / "locked"
     locked.mkdir()
     (locked / "a.txt").write_text("x\n")
@@ -112,8 +114,24 @@ async def test_filesystem_errors_come_back_as_error_results(box: ToolBox, worksp
         outcome = await box.run("Read", {"file_path": "locked/a.txt"})
     finally:
         locked.chmod(0o755)
-    if outcome.is_error:  # root reads through permissions; the point is that nothing raised
-        assert "locked/a.txt" in outcome.output
+    assert outcome.is_error and not outcome.refused
+    assert "Permission denied" in outcome.output and "locked/a.txt" in outcome.output
+
+
+async def test_filesystem_errors_come_back_as_error_results(box: ToolBox, workspace: Path) -> None:
+    # Errors the OS raises for root too, so this holds whoever runs the suite.
+    (workspace / "a.txt").write_text("x\n")
+    too_long = "n" * 300 + ".txt"
+    for tool, tool_input in (
+        ("Read", {"file_path": too_long}),
+        ("Write", {"file_path": too_long, "content": "y"}),
+    ):
+        outcome = await box.run(tool, tool_input)
+        assert outcome.is_error and not outcome.refused, tool
+        assert outcome.output.startswith("error: File name too long: 'nnn"), tool
+    under_a_file = await box.run("Write", {"file_path": "a.txt/b.txt", "content": "y"})
+    assert under_a_file.is_error and not under_a_file.refused and "'a.txt'" in under_a_file.output
+    assert (workspace / "a.txt").read_text() == "x\n"
 
 
 def test_the_workflow_format_and_the_toolbox_know_the_same_tools():

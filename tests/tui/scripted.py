@@ -54,6 +54,8 @@ class ScriptedRun:
     obey_interrupts: bool = True
     _done: asyncio.Future[ScriptedResult] | None = None
     _running: set[str] = field(default_factory=set)
+    # Steps of the run not started yet: interrupt_all finishes them as skipped, as the engine does.
+    _pending: list[str] = field(default_factory=list)
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[ScriptedRun]:
@@ -63,8 +65,12 @@ class ScriptedRun:
 
     def publish(self, events: Iterable[Event]) -> None:
         for event in events:
-            if isinstance(event, StepStarted):
+            if isinstance(event, RunStarted):
+                self._pending = list(event.steps)
+            elif isinstance(event, StepStarted):
                 self._running.add(event.step_id)
+                if event.step_id in self._pending:
+                    self._pending.remove(event.step_id)
             elif isinstance(event, StepFinished):
                 self._running.discard(event.step_id)
             self.bus.publish(event)
@@ -82,6 +88,7 @@ class ScriptedRun:
         if self.obey_interrupts:
             for step_id in sorted(self._running):
                 self.publish(stop(step_id, reason))
+            self.publish([StepFinished(step_id, "skipped", reason) for step_id in self._pending])
             self.publish([RunFinished("run", "interrupted", reason, 0.0123, 4.2)])
 
     def __await__(self) -> Generator[Any, None, ScriptedResult]:

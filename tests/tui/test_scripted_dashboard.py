@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from engine.events import RunFinished, StepStarted, TextDelta
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.events import Event, Interrupted, RunFinished, StepFinished, StepStarted, TextDelta
+from engine.handlers import HandlerEnvironment
+from engine.launch import open_run
+from engine.simulator import Scenario, SimulatorConfig
+from engine.workflow import load_workflow
 from tests.tui.conftest import screen_text, scripted_app, settle
 from tests.tui.scripted import (
     ESSAY,
+    ScriptedRun,
     finished,
     retry,
     run_started,
@@ -142,3 +154,84 @@ async def test_tasks_named_up_front_show_as_queued_beneath_their_step():
         assert [child.data for child in node.children] == ["defs.item1", "defs.item2", "defs.item3"]
         assert [app.state.steps[c].activity(0) for c in ("defs.item2", "defs.item3")] == ["queued", "queued"]
         assert list(app.panes) == ["defs.item1"]
+
+
+# -- the fake against the engine ---------------------------------------------------------------------
+
+FAKE_CHECK_STEPS = """\
+workflow:
+  name: demo
+  output_dir: {outputs}
+  workspace_dir: {workspace}
+  on_error: {on_error}
+  steps:
+    - {{name: one, type: claude, prompt: "Write about lighthouses"}}
+    - {{name: two, type: claude, prompt: "Say hello"}}
+"""
+
+
+def _stop_sequence(events: list[Event]) -> list[tuple[object, ...]]:
+    """From the first Interrupted on: each lifecycle event's type and the fields the dashboard reads."""
+    start = next(i for i, event in enumerate(events) if isinstance(event, Interrupted))
+    shape = []
+    for event in events[start:]:
+        if isinstance(event, Interrupted):
+            shape.append(("Interrupted", event.step_id, event.reason))
+        elif isinstance(event, StepFinished):
+            shape.append(("StepFinished", event.step_id, event.status, event.reason))
+        elif isinstance(event, StepStarted):
+            shape.append(("StepStarted", event.step_id))
+        elif isinstance(event, RunFinished):
+            shape.append(("RunFinished", event.status, event.reason))
+    return shape
+
+
+async def _engine_events(tmp_path: Path, on_error: str, stop: Callable[[Any], None]) -> list[Event]:
+    path = tmp_path / "workflow.yaml"
+    path.write_text(FAKE_CHECK_STEPS.format(outputs=tmp_path / "outputs", workspace=tmp_path / "ws",
+                                            on_error=on_error))
+    workflow = load_workflow(path).workflow
+    scenario = Scenario.from_dict({"rules": [{"prompt_contains": "lighthouses", "answer_tokens": 2000}]})
+    config = SimulatorConfig(scenario=scenario, tokens_per_second=200)
+    events: list[Event] = []
+    # The launch path console and dashboard use; the bus is listened to before the run's first event.
+    async with open_run(workflow, provider="simulator", simulator=config, output_dir=tmp_path / "outputs",
+                        handlers=HandlerEnvironment(console_enabled=False)) as handle:
+        handle.bus.listen(events.append)
+        for _ in range(500):
+            if sum(isinstance(event, TextDelta) for event in events) >= 5:
+                break
+            await asyncio.sleep(0.01)
+        stop(handle)
+        await handle
+    return events
+
+
+async def _scripted_events(stop: Callable[[Any], None]) -> list[Event]:
+    run = ScriptedRun([run_started("one", "two"), *streaming("one", ESSAY)])
+    events: list[Event] = []
+    run.bus.listen(events.append)
+    async with run.open():
+        await asyncio.sleep(0)  # the script is published on the next loop turn
+        stop(run)
+    return events
+
+
+@pytest.mark.parametrize(
+    ("on_error", "stop", "stops_the_run"),
+    [
+        ("stop", lambda handle: handle.interrupt_all("stop everything"), True),
+        ("continue", lambda handle: handle.interrupt("one", "looks wrong"), False),
+    ],
+    ids=["interrupt-all", "interrupt-one"],
+)
+async def test_the_scripted_fake_stops_a_step_as_the_engine_does(tmp_path, on_error, stop, stops_the_run):
+    """The dashboard tests above trust ScriptedRun to publish what the engine publishes on an
+    interrupt; this holds it to that, event by event, on the real engine and simulator."""
+    engine = _stop_sequence(await _engine_events(tmp_path, on_error, stop))
+    fake = _stop_sequence(await _scripted_events(stop))
+    if stops_the_run:
+        assert fake == engine
+    else:
+        # Only the engine goes on to run the next step: the fake has no script for it.
+        assert fake == engine[: len(fake)] and engine[len(fake)] == ("StepStarted", "two")

@@ -20,25 +20,17 @@ DEMO_TIMEOUT_S = 60.0
 def main(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         return _usage_error(f"--port must be between 0 and 65535, got {args.port}")
-    for option, value in (("--ttft-ms", args.ttft_ms), ("--tokens-per-second", args.tokens_per_second)):
-        if value is not None and not 0 <= value < float("inf"):
-            return _usage_error(f"{option} must be a number >= 0, got {value}")
+    ttft_ms, tokens_per_second = args.ttft_ms, args.tokens_per_second
+    if args.demo:
+        ttft_ms = DEMO_TTFT_MS if ttft_ms is None else ttft_ms
+        tokens_per_second = DEMO_TOKENS_PER_SECOND if tokens_per_second is None else tokens_per_second
     try:
         scenario = Scenario.load(args.scenario) if args.scenario else None
+        config = SimulatorConfig(ttft_ms=ttft_ms, tokens_per_second=tokens_per_second, scenario=scenario)
     except ScenarioError as error:
         return _usage_error(str(error))
     if args.demo:
-        config = SimulatorConfig(
-            ttft_ms=DEMO_TTFT_MS if args.ttft_ms is None else args.ttft_ms,
-            tokens_per_second=DEMO_TOKENS_PER_SECOND
-            if args.tokens_per_second is None
-            else args.tokens_per_second,
-            scenario=scenario,
-        )
         return asyncio.run(_demo(config))
-    config = SimulatorConfig(
-        ttft_ms=args.ttft_ms, tokens_per_second=args.tokens_per_second, scenario=scenario
-    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     return asyncio.run(_serve(config, args.port))
 
