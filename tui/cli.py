@@ -11,7 +11,7 @@ import importlib
 import sys
 
 from engine import __version__
-from engine.results import EXIT_INTERRUPTED, EXIT_SUCCEEDED, EXIT_USAGE
+from engine.results import EXIT_FAILED, EXIT_GUARD, EXIT_INTERRUPTED, EXIT_SUCCEEDED, EXIT_USAGE
 
 EXIT_OK = EXIT_SUCCEEDED
 
@@ -42,10 +42,20 @@ def vars_from_args(args: argparse.Namespace) -> dict[str, str]:
     return dict(getattr(args, "vars", None) or [])
 
 
+EXIT_CODES_HELP = f"""exit codes:
+  {EXIT_SUCCEEDED}    the run succeeded
+  {EXIT_FAILED}    a step failed
+  {EXIT_USAGE}    the workflow (or the command line) is invalid: nothing ran
+  {EXIT_GUARD}    a guard (stop_on, timeout, idle timeout, budget) stopped the run
+  {EXIT_INTERRUPTED}  the user stopped the run (Ctrl+C once stops cleanly, twice at once; SIGTERM)"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pipeline",
         description="A workflow runner for Claude with true token streaming and a live terminal dashboard.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pipeline {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

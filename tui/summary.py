@@ -32,6 +32,14 @@ def summary_lines(result: Any) -> list[str]:
     lines = [""]
     for r in rows:
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip())
+    failures = [
+        (name, step.error)
+        for name, step in (*result.steps.items(), *result.tasks.items())
+        if step.status == "failed" and step.error
+    ]
+    if failures:
+        lines.append("")
+        lines.extend(f"{name} failed: {error}" for name, error in failures)
     lines.append("")
     lines.append(
         f"run {result.status} in {result.duration_s:.1f}s, ${result.cost_usd:.4f}"
