@@ -10,21 +10,22 @@ import asyncio
 import contextlib
 import json
 import os
-import re
-import stat
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-REFERENCE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-# What `{{...}}` can name; anything else is left in the prompt as written (validate warns about it).
-REFERENCE_HEADS = ("steps", "vars", "item")
+from engine.workflow.expressions import (
+    MAX_PROMPT_FILE_BYTES,
+    MIB,
+    REFERENCE,
+    is_reference,
+    prompt_file_problem,
+    resolve_prompt_file,
+)
 
-MIB = 1024 * 1024
 MAX_PROMPT_BYTES = 20 * MIB  # one user message, assembled: a runaway template fails instead of eating memory
-MAX_PROMPT_FILE_BYTES = 10 * MIB
 PROMPT_FILE_TIMEOUT_S = 10.0  # a regular file reads in milliseconds; a stuck network mount gets this long
 
 T = TypeVar("T")
@@ -98,12 +99,6 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
 
 
-def is_reference(expression: str) -> bool:
-    """Whether `{{expression}}` is filled in. Anything else stays in the prompt as written; validate
-    calls it "left as is" by asking this same function."""
-    return expression.strip().split(".")[0] in REFERENCE_HEADS
-
-
 class _Size:
     """The assembled prompt's size in UTF-8 bytes, checked as each piece is added (not after joining:
     thousands of `{{vars.x}}` of a long value must fail before they are all in memory)."""
@@ -167,37 +162,6 @@ async def assemble_prompt(parts: Any, scope: Scope) -> str:
 
 
 # Prompt files -------------------------------------------------------------------------------------
-
-
-def resolve_prompt_file(name: str, base_dir: Path | None) -> Path:
-    """Where a prompt `file` part is read from: relative paths from the workflow file's folder.
-    Validate checks the same path."""
-    path = Path(name)
-    return path if path.is_absolute() or base_dir is None else base_dir / path
-
-
-def prompt_file_problem(info: os.stat_result) -> str | None:
-    """Why a file with this status is not read as a prompt part (None when it is fine): only regular
-    files, since a FIFO, a device or a socket could block forever or never end."""
-    mode = info.st_mode
-    if stat.S_ISREG(mode):
-        if info.st_size > MAX_PROMPT_FILE_BYTES:
-            return (
-                f"is {info.st_size / MIB:.1f} MiB; prompt files are limited to "
-                f"{MAX_PROMPT_FILE_BYTES // MIB} MiB"
-            )
-        return None
-    if stat.S_ISDIR(mode):
-        kind = "a directory"
-    elif stat.S_ISFIFO(mode):
-        kind = "a FIFO (named pipe)"
-    elif stat.S_ISSOCK(mode):
-        kind = "a socket"
-    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        kind = "a device"
-    else:
-        kind = "a special file"
-    return f"is {kind}, not a regular file"
 
 
 def read_prompt_file(path: Path) -> str:

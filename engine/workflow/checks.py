@@ -12,15 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.conditions import ConditionError, parse_condition
-from engine.templating import (
+from engine.workflow.compat import DOTTED_NAME, QUOTED_TEXT
+from engine.workflow.expressions import (
     REFERENCE,
     REFERENCE_HEADS,
+    ConditionError,
     is_reference,
+    parse_condition,
     prompt_file_problem,
     resolve_prompt_file,
 )
-from engine.workflow.compat import DOTTED_NAME, QUOTED_TEXT
 from engine.workflow.normalize import Normalized
 from engine.workflow.report import Report
 from engine.workflow.rules import CALLABLE_PATTERN, HANDLER_NAMES, POST_PROCESSING
