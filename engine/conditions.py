@@ -8,53 +8,12 @@ and `in` are allowed: nothing is executed.
 from __future__ import annotations
 
 import ast
-import operator
 from typing import Any
 
 from engine.templating import PromptError, Scope
+from engine.workflow.expressions import COMPARE, ConditionError, parse_condition, shown
 
-_COMPARE = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-}
-
-
-class ConditionError(Exception):
-    pass
-
-
-def parse_condition(source: str) -> ast.expr:
-    """Parse and check a condition; raises ConditionError naming what is not allowed."""
-    try:
-        tree = ast.parse(source.strip(), mode="eval").body
-    except SyntaxError as exc:
-        raise ConditionError(f"condition {source!r} is not a valid expression: {exc.msg}") from exc
-    for node in ast.walk(tree):
-        allowed = (
-            ast.BoolOp,
-            ast.And,
-            ast.Or,
-            ast.UnaryOp,
-            ast.Not,
-            ast.Compare,
-            ast.Name,
-            ast.Attribute,
-            ast.Constant,
-            ast.Load,
-            ast.List,
-            ast.Tuple,
-            *_COMPARE,
-        )
-        if not isinstance(node, allowed):
-            raise ConditionError(f"condition {source!r}: {type(node).__name__} is not allowed")
-    return tree
-
+__all__ = ["ConditionError", "evaluate_condition", "parse_condition"]
 
 def _reference(node: ast.expr) -> str | None:
     names = []
@@ -81,7 +40,7 @@ def _value(node: ast.expr, scope: Scope) -> Any:
         left = _value(node.left, scope)
         for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = _value(right_node, scope)
-            if not _COMPARE[type(op)](left, right):
+            if not COMPARE[type(op)](left, right):
                 return False
             left = right
         return True
@@ -97,4 +56,8 @@ def _value(node: ast.expr, scope: Scope) -> Any:
 
 
 def evaluate_condition(source: str, scope: Scope) -> bool:
-    return bool(_value(parse_condition(source), scope))
+    tree = parse_condition(source)
+    try:
+        return bool(_value(tree, scope))
+    except TypeError as exc:  # e.g. `steps.a.text > 3`, or `in` a missing (None) value
+        raise ConditionError(f"condition {shown(source)} cannot be evaluated: {exc}") from None

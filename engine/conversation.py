@@ -356,7 +356,7 @@ async def _converse(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
         async with deadline:
             if handler_error is not None:
                 raise HandlerFailed(handler_error)
-            user_text = assemble_prompt(plan.prompt, plan.scope)
+            user_text = await assemble_prompt(plan.prompt, plan.scope)
             conversation = Conversation(
                 run,
                 step_id,

@@ -2,16 +2,17 @@
 
 `on_text` runs once per text delta, so it does O(1) work plus one regex search over a short window
 (only when `stop_on` is set); that window keeps the tail of earlier chunks so matches that span
-chunk boundaries are found.
+chunk boundaries are found. The patterns are RE2 (`engine.linear_regex`): the search is linear in the
+window whatever the pattern, so no pattern can stall the event loop.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 
 from engine.events import StepMetrics, Usage
+from engine.linear_regex import compile_linear
 from engine.pricing import cost_usd, price_for
 
 STOP_WINDOW_CHARS = 512  # stop_on matches up to this long are found across chunk boundaries
@@ -58,7 +59,7 @@ class StepMeter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clock = clock
-        self._patterns = [re.compile(p) for p in stop_on]
+        self._patterns = [compile_linear(p) for p in stop_on]
         self._tail = ""
         self._budget = budget
         if budget is not None:

@@ -6,12 +6,15 @@ itself (the client is built with `max_retries=0`) so each attempt is visible as 
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
 import anthropic
 import httpx2
 
+# No wait between attempts is ever longer than this, whatever the server or the retry config says.
+MAX_DELAY_CEILING_S = 300.0
 RETRY_CLASSES = ("rate_limit", "overloaded", "server_error", "timeout", "connection", "incomplete_stream")
 
 
@@ -49,20 +52,28 @@ class RetryPolicy:
         return failure.failure in self.retry_on and attempt <= self.max_retries
 
     def delay_s(self, attempt: int, retry_after: float | None = None) -> float:
-        """Delay before attempt `attempt + 1`; the server's `retry-after` wins when it is longer."""
-        base = self.base_delay_ms / 1000
+        """Delay before attempt `attempt + 1`: the backoff, or the server's `retry-after` when that is
+        longer; never more than `max_delay_ms` (nor MAX_DELAY_CEILING_S). Non-finite values are ignored."""
+        cap = _finite_or(self.max_delay_ms / 1000, MAX_DELAY_CEILING_S)
+        cap = min(max(cap, 0.0), MAX_DELAY_CEILING_S)
+        base = max(_finite_or(self.base_delay_ms / 1000, 0.0), 0.0)
         if self.backoff == "fixed":
             delay = base
         elif self.backoff == "linear":
             delay = base * attempt
         else:
-            delay = base * 2 ** (attempt - 1)
-        delay = min(delay, self.max_delay_ms / 1000)
+            # 2**1100 overflows a float: past 2**64 any base is over the ceiling anyway.
+            delay = base * 2.0 ** min(max(attempt - 1, 0), 64)
+        delay = min(delay, cap)
         if self.jitter:
             delay *= random.uniform(0.75, 1.0)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
+        if retry_after is not None and math.isfinite(retry_after) and retry_after > delay:
+            delay = min(retry_after, cap)
         return delay
+
+
+def _finite_or(value: float, default: float) -> float:
+    return value if math.isfinite(value) else default
 
 
 def _retry_after(response: httpx2.Response | None) -> float | None:
@@ -70,9 +81,11 @@ def _retry_after(response: httpx2.Response | None) -> float | None:
         return None
     value = response.headers.get("retry-after")
     try:
-        return float(value) if value is not None else None
+        seconds = float(value) if value is not None else None
     except ValueError:
         return None
+    # `inf`, `nan` and negative numbers are not waits; huge ones are capped by the policy.
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
 
 
 def classify(exc: BaseException) -> AttemptFailed:

@@ -174,7 +174,9 @@ class Runner:
         self.env.publish(StepFinished(step.name, "skipped", reason))
 
     async def _run_step(self, step: Any) -> StepResult:
-        scope = Scope(self.results, dict(self.workflow.vars), workspace=self.env.workspace)
+        # Relative prompt files are read from the workflow file's folder, as validate looks for them.
+        base_dir = self.workflow.source.parent if self.workflow.source else None
+        scope = Scope(self.results, dict(self.workflow.vars), workspace=self.env.workspace, base_dir=base_dir)
         if step.condition:
             try:
                 run_it = evaluate_condition(step.condition, scope)

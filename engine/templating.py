@@ -6,14 +6,29 @@ References: `{{steps.NAME.text}}`, `{{steps.NAME.data.a.b}}`, `{{steps.NAME.stat
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-import re
-from collections.abc import Mapping
+import os
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-REFERENCE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+from engine.workflow.expressions import (
+    MAX_PROMPT_FILE_BYTES,
+    MIB,
+    REFERENCE,
+    is_reference,
+    prompt_file_problem,
+    resolve_prompt_file,
+)
+
+MAX_PROMPT_BYTES = 20 * MIB  # one user message, assembled: a runaway template fails instead of eating memory
+PROMPT_FILE_TIMEOUT_S = 10.0  # a regular file reads in milliseconds; a stuck network mount gets this long
+
+T = TypeVar("T")
 
 
 class PromptError(Exception):
@@ -39,6 +54,8 @@ class Scope:
     vars: Mapping[str, str] = field(default_factory=dict)
     item: Any = None
     workspace: Path | None = None
+    # Relative prompt `file` paths are read from here: the workflow file's folder (None: the current one).
+    base_dir: Path | None = None
 
     def resolve(self, ref: str) -> Any:
         parts = ref.strip().split(".")
@@ -82,34 +99,122 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
 
 
-def render(template: str, scope: Scope) -> str:
-    return REFERENCE.sub(lambda m: _as_text(scope.resolve(m.group(1))), template)
+class _Size:
+    """The assembled prompt's size in UTF-8 bytes, checked as each piece is added (not after joining:
+    thousands of `{{vars.x}}` of a long value must fail before they are all in memory)."""
+
+    def __init__(self, limit: int = MAX_PROMPT_BYTES) -> None:
+        self.limit = limit
+        self.bytes = 0
+
+    def add(self, text: str) -> str:
+        # isascii() is O(1) in CPython; only non-ASCII text pays for encoding.
+        self.bytes += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        if self.bytes > self.limit:
+            raise PromptError(
+                f"the prompt is larger than {self.limit // MIB} MiB (templates or files expand too much)"
+            )
+        return text
 
 
-def assemble_prompt(parts: Any, scope: Scope) -> str:
-    """Join the step's prompt parts into one user message."""
+def render(template: str, scope: Scope, size: _Size | None = None) -> str:
+    size = size or _Size()
+    pieces: list[str] = []
+    last = 0
+    for match in REFERENCE.finditer(template):
+        pieces.append(size.add(template[last : match.start()]))
+        expression = match.group(1)
+        value = _as_text(scope.resolve(expression)) if is_reference(expression) else match.group(0)
+        pieces.append(size.add(value))
+        last = match.end()
+    pieces.append(size.add(template[last:]))
+    return "".join(pieces)
+
+
+async def assemble_prompt(parts: Any, scope: Scope) -> str:
+    """Join the step's prompt parts into one user message (files are read off the event loop)."""
+    size = _Size()
     if isinstance(parts, str):
-        return render(parts, scope)
+        return render(parts, scope, size)
     pieces: list[str] = []
     for part in parts:
         kind = getattr(part, "type", "static")
         if kind == "static":
-            pieces.append(render(part.content, scope))
+            piece = render(part.content, scope, size)
         elif kind == "file":
-            path = Path(render(str(part.path), scope))
+            path = resolve_prompt_file(render(str(part.path), scope), scope.base_dir)
             try:
-                pieces.append(path.read_text(encoding="utf-8"))
-            except OSError as exc:
-                raise PromptError(f"prompt file {str(path)!r} cannot be read: {exc.strerror or exc}") from exc
-            except UnicodeDecodeError as exc:
-                raise PromptError(f"prompt file {str(path)!r} is not UTF-8 text") from exc
+                piece = size.add(await _in_thread(read_prompt_file, path, timeout=PROMPT_FILE_TIMEOUT_S))
+            except TimeoutError:
+                raise PromptError(
+                    f"prompt file {str(path)!r} could not be read in {PROMPT_FILE_TIMEOUT_S:g} s"
+                ) from None
         elif kind == "previous_response":
-            pieces.append(_previous_response(part, scope))
+            piece = size.add(_previous_response(part, scope))
         elif kind == "session_context":
-            pieces.append(_session_context(part, scope))
+            piece = size.add(_session_context(part, scope))
         else:
             raise PromptError(f"prompt part type {kind!r} is not supported")
-    return "\n\n".join(piece for piece in pieces if piece)
+        if piece:
+            pieces.append(piece)
+            size.add("\n\n")
+    return "\n\n".join(pieces)
+
+
+# Prompt files -------------------------------------------------------------------------------------
+
+
+def read_prompt_file(path: Path) -> str:
+    """The UTF-8 text of a regular file of at most MAX_PROMPT_FILE_BYTES; PromptError otherwise.
+    Blocking: run it through `_in_thread`."""
+    shown = repr(str(path))
+    try:
+        problem = prompt_file_problem(os.stat(path))
+        if problem:
+            raise PromptError(f"prompt file {shown} {problem}")
+        # O_NONBLOCK: had the file been swapped for a FIFO since the stat, opening it must not wait.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as file:
+            problem = prompt_file_problem(os.fstat(file.fileno()))
+            if problem:
+                raise PromptError(f"prompt file {shown} {problem}")
+            data = file.read(MAX_PROMPT_FILE_BYTES + 1)
+    except OSError as exc:
+        raise PromptError(f"prompt file {shown} cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_PROMPT_FILE_BYTES:  # it grew since the stat (or /proc-like, with no size)
+        raise PromptError(f"prompt file {shown} is larger than {MAX_PROMPT_FILE_BYTES // MIB} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PromptError(f"prompt file {shown} is not UTF-8 text") from None
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any, timeout: float) -> T:
+    """`fn(*args)` in a daemon thread, awaited for at most `timeout` seconds. Not the default executor
+    (`asyncio.to_thread`): a read stuck in the kernel would then keep `asyncio.run` and the interpreter
+    from exiting; a daemon thread is abandoned at exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # the caller gave up (timeout, cancellation)
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            outcome: tuple[Any, BaseException | None] = (fn(*args), None)
+        except BaseException as error:
+            outcome = (None, error)
+        with contextlib.suppress(RuntimeError):  # the loop closed while the thread worked
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=work, name=f"read:{getattr(fn, '__name__', 'io')}", daemon=True).start()
+    async with asyncio.timeout(timeout):
+        return await future
 
 
 def _previous_response(part: Any, scope: Scope) -> str:

@@ -5,7 +5,6 @@ reject something else in the same file and all problems are reported at once.
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import shutil
@@ -14,6 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.workflow.compat import DOTTED_NAME, QUOTED_TEXT
+from engine.workflow.expressions import (
+    REFERENCE,
+    REFERENCE_HEADS,
+    ConditionError,
+    is_reference,
+    parse_condition,
+    prompt_file_problem,
+    resolve_prompt_file,
+)
 from engine.workflow.normalize import Normalized
 from engine.workflow.report import Report
 from engine.workflow.rules import CALLABLE_PATTERN, HANDLER_NAMES, POST_PROCESSING
@@ -21,8 +29,6 @@ from engine.workflow.sourced import Src, SrcList
 from engine.workflow.suggest import closest, did_you_mean
 from engine.workflow.yaml_source import RawPath, YamlDocument
 
-# As text, compiled by `re` on first use: most files never need it.
-_TEMPLATE = r"\{\{\s*(.*?)\s*\}\}"
 # What the engine's templating resolves after steps.NAME (output/response/result are its aliases).
 _STEP_ATTRIBUTES = ("text", "data", "status", "reason", "output", "response", "result")
 _PROMPT_REQUIRED = {"claude", "claude_smart", "claude_session", "claude_extract", "claude_robust"}
@@ -205,7 +211,7 @@ class WorkflowChecks:
             for position, value in enumerate(raw):
                 self._templates(value, (*path, position), index, item_allowed=item_allowed)
         elif isinstance(raw, str) and "{{" in raw:
-            for match in re.finditer(_TEMPLATE, raw):
+            for match in REFERENCE.finditer(raw):  # the run's own pattern
                 self._template(match.group(0), match.group(1), path, index, item_allowed)
 
     def _template(
@@ -213,7 +219,20 @@ class WorkflowChecks:
     ) -> None:
         parts = expression.split(".")
         head = parts[0]
-        if head == "item":
+        if not is_reference(expression):  # the run decides with the same function
+            match = closest(head, list(REFERENCE_HEADS))
+            if match:
+                self.report.at_text(
+                    path, needle, f"unknown template reference {needle}; did you mean '{match}'?"
+                )
+            else:
+                self.report.at_text(
+                    path,
+                    needle,
+                    f"{needle} is not a template reference (steps, vars, item) and is left as is",
+                    "warning",
+                )
+        elif head == "item":
             if not item_allowed:
                 self.report.at_text(
                     path, needle, "{{item}} is only filled in claude_batch steps that have items"
@@ -240,25 +259,12 @@ class WorkflowChecks:
                 self.report.at_text(path, needle, f"expected {{{{vars.NAME}}}}, got {needle}")
             else:
                 self._var_reference(parts[1], path, needle)
-        else:
-            match = closest(head, ["steps", "vars", "item"])
-            if match:
-                self.report.at_text(
-                    path, needle, f"unknown template reference {needle}; did you mean '{match}'?"
-                )
-            else:
-                self.report.at_text(
-                    path,
-                    needle,
-                    f"{needle} is not a template reference (steps, vars, item) and is left as is",
-                    "warning",
-                )
 
     def _condition(self, condition: str, path: RawPath, index: int) -> None:
         try:
-            ast.parse(condition.strip(), mode="eval")
-        except SyntaxError as error:
-            self.report.at_value(path, f"not a valid condition: {error.msg}")
+            parse_condition(condition)  # the run's own check: what validates here also runs
+        except ConditionError as error:
+            self.report.at_value(path, str(error))
             return
         unquoted = re.sub(QUOTED_TEXT, "''", condition)
         for match in re.finditer(DOTTED_NAME, unquoted):
@@ -295,23 +301,19 @@ class WorkflowChecks:
     def _file_exists(self, name: str, path: RawPath) -> None:
         if "{{" in name:
             return
-        candidate = Path(name)
-        places = (
-            [candidate]
-            if candidate.is_absolute()
-            else [
-                Path.cwd() / candidate,
-                self.base_dir / candidate,
-                Path(str(self.workspace_dir)) / candidate,
-            ]
-        )
-        if not any(place.exists() for place in places):
+        place = resolve_prompt_file(name, self.base_dir)  # where the run reads it
+        try:
+            problem = prompt_file_problem(place.stat())
+        except OSError:
             self.report.at_value(
                 path,
-                f"file '{name}' does not exist (looked in the current folder, the workflow's folder and "
-                "the workspace); fine if an earlier step writes it",
+                f"file '{place}' does not exist (relative paths are read from the workflow's folder); "
+                "fine if an earlier step writes it",
                 "warning",
             )
+            return
+        if problem:
+            self.report.at_value(path, f"prompt file '{place}' {problem}")
 
     def _output_file(self, owner: Src) -> None:
         target = owner.get("output_to_file")

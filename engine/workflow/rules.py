@@ -51,10 +51,10 @@ def on_off(value: Any) -> Any:
 
 
 def regex(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        raise ValueError(f"not a valid regular expression: {error.msg} at position {error.pos}") from None
+    """A `stop_on` pattern, checked by the same compiler the run matches with (linear time, RE2)."""
+    from engine.linear_regex import compile_linear  # RE2 loads only for files that have patterns
+
+    compile_linear(pattern)  # UnsupportedPattern is a ValueError: one line, with the pattern
     return pattern
 
 

@@ -21,6 +21,9 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 100
 # Expanded alias nodes beyond the first use of each anchor; a "billion laughs" file reaches this fast.
 MAX_ALIAS_EXPANSION = 100_000
+# Text of all scalars and keys once aliases are expanded: a long string under a few nested aliases
+# stays under the node count above yet expands to gigabytes.
+MAX_EXPANDED_BYTES = 16 * 1024 * 1024
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
@@ -156,6 +159,18 @@ class _Builder:
         self.seen: set[int] = set()
         self.active: set[int] = set()
         self.expanded = 0
+        self.text_bytes = 0
+
+    def count(self, text: str, mark: Mark) -> None:
+        """Add a scalar's or key's text (each use of an alias counts again) to the document's size."""
+        self.text_bytes += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        if self.text_bytes > MAX_EXPANDED_BYTES:
+            raise SourceError(
+                f"the document expands to more than {MAX_EXPANDED_BYTES // 1024 // 1024} MiB of text "
+                "(aliases re-using long values?)",
+                mark.line,
+                mark.col,
+            )
 
     def build(self, node: Node, path: RawPath, depth: int) -> Any:
         mark = _mark(node)
@@ -178,6 +193,7 @@ class _Builder:
             self.seen.add(node_id)
         self.document.values[path] = mark
         if isinstance(node, ScalarNode):
+            self.count(node.value, mark)
             return _scalar(node, mark)
         if node.tag not in _COLLECTION_TAGS:
             raise SourceError(f"unsupported YAML tag '{_short_tag(node.tag)}'", mark.line, mark.col)
@@ -231,6 +247,7 @@ class _Builder:
         if not isinstance(node, ScalarNode):
             mark = _mark(node)
             raise SourceError("a key must be a plain name, not a list or mapping", mark.line, mark.col)
+        self.count(node.value, _mark(node))
         return str(node.value)
 
 

@@ -553,7 +553,7 @@ BAD_FILES = [
               condition: "steps.check.text =="
               prompt: fix it
         """,
-        7, 18, "condition: not a valid condition: invalid syntax",
+        7, 18, "condition: condition 'steps.check.text ==' is not a valid expression: invalid syntax",
     ),
     (
         "misspelt-prompt-part-type",
