@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -24,6 +24,7 @@ from engine.workflow.expressions import (
     prompt_file_problem,
     resolve_prompt_file,
 )
+from engine.workflow.model import PreviousResponsePart, PromptPart, SessionContextPart
 
 MAX_PROMPT_BYTES = 20 * MIB  # one user message, assembled: a runaway template fails instead of eating memory
 PROMPT_FILE_TIMEOUT_S = 10.0  # a regular file reads in milliseconds; a stuck network mount gets this long
@@ -131,14 +132,14 @@ def render(template: str, scope: Scope, size: _Size | None = None) -> str:
     return "".join(pieces)
 
 
-async def assemble_prompt(parts: Any, scope: Scope) -> str:
+async def assemble_prompt(parts: str | Sequence[PromptPart], scope: Scope) -> str:
     """Join the step's prompt parts into one user message (files are read off the event loop)."""
     size = _Size()
     if isinstance(parts, str):
         return render(parts, scope, size)
     pieces: list[str] = []
     for part in parts:
-        kind = getattr(part, "type", "static")
+        kind = part.type
         if kind == "static":
             piece = render(part.content, scope, size)
         elif kind == "file":
@@ -217,14 +218,14 @@ async def _in_thread(fn: Callable[..., T], *args: Any, timeout: float) -> T:
         return await future
 
 
-def _previous_response(part: Any, scope: Scope) -> str:
+def _previous_response(part: PreviousResponsePart, scope: Scope) -> str:
     result = scope.results.get(part.step)
-    strict = getattr(part, "strict", True)
+    strict = part.strict
     if result is None:
         if strict:
             raise PromptError(f"previous_response: step {part.step!r} has no result (not run yet or skipped)")
         return ""
-    extract = getattr(part, "extract", None)
+    extract = part.extract
     if not extract:
         return result.text
     try:
@@ -235,7 +236,7 @@ def _previous_response(part: Any, scope: Scope) -> str:
         return ""
 
 
-def _session_context(part: Any, scope: Scope) -> str:
+def _session_context(part: SessionContextPart, scope: Scope) -> str:
     from engine.sessions import SessionError, session_transcript
 
     try:

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from engine.simulator.conversation import Conversation
+from engine.simulator.conversation import RequestedConversation
 from engine.simulator.structured import requested_schema, schema_answer
 from engine.simulator.tools import PlannedToolUse, next_tool_use, tool_report
 from engine.simulator.writing import Writer, answer_chunks, keywords, split_into_chunks, write_chunks
@@ -108,7 +108,9 @@ def estimate_input_tokens(canonical: bytes) -> int:
     return max(1, len(canonical) // CHARS_PER_TOKEN)
 
 
-def compose_reply(body: dict[str, Any], conversation: Conversation, settings: AnswerSettings) -> Reply:
+def compose_reply(
+    body: dict[str, Any], conversation: RequestedConversation, settings: AnswerSettings
+) -> Reply:
     """The whole answer to a validated request."""
     canonical = canonical_body(body)
     seed = hashlib.sha256(canonical).digest()

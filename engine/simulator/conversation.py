@@ -20,7 +20,7 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
-class Conversation:
+class RequestedConversation:
     system_text: str
     # The latest user message that has text: the task the assistant is working on.
     task: str
@@ -28,7 +28,7 @@ class Conversation:
     tool_calls: tuple[ToolCall, ...]
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> Conversation:
+    def from_body(cls, body: dict[str, Any]) -> RequestedConversation:
         messages = [m for m in body.get("messages", []) if isinstance(m, dict)]
         task_index = 0
         task = ""

@@ -23,7 +23,7 @@ from engine.simulator.answers import (
     compose_reply,
     estimate_input_tokens,
 )
-from engine.simulator.conversation import Conversation
+from engine.simulator.conversation import RequestedConversation
 from engine.simulator.pacing import TickClock
 from engine.simulator.scenario import MID_STREAM_FAULTS, STATUS_FAULTS, Rule, SimulatorConfig
 from engine.simulator.sse import error_payload, frame, render_stream
@@ -155,7 +155,7 @@ class Simulator:
         self.port = port
         self.body_timeout_s = body_timeout_s
         self._requests_seen = 0
-        self._runner: web.AppRunner | None = None
+        self._app_runner: web.AppRunner | None = None
         self._logged: asyncio.Event | None = None
         self._clock = TickClock()
 
@@ -190,13 +190,13 @@ class Simulator:
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
+        self._app_runner = runner
         self.port = runner.addresses[0][1]
 
     async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._app_runner is not None:
+            await self._app_runner.cleanup()
+            self._app_runner = None
 
     async def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[RequestRecord]:
         """The log once it holds at least `count` records; TimeoutError after `timeout` seconds."""
@@ -268,7 +268,7 @@ class Simulator:
         check_messages_request(body)
         # Headers are checked before a scenario rule is chosen, so a refused request uses up no rule.
         asked = RequestedPacing.from_headers(request)
-        conversation = Conversation.from_body(body)
+        conversation = RequestedConversation.from_body(body)
         scenario = self.config.scenario
         rule = scenario.select(exchange.number, body["model"], conversation.task) if scenario else None
         pacing = self._pacing(asked, rule)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from engine.simulator.conversation import Conversation, ToolCall
+from engine.simulator.conversation import RequestedConversation, ToolCall
 from engine.simulator.structured import SchemaInstance
 from engine.simulator.writing import key_phrases, keywords
 
@@ -48,7 +48,7 @@ class PlannedToolUse:
 
 
 def next_tool_use(
-    conversation: Conversation, tools: list[dict[str, Any]], tool_choice: Any, rng: random.Random
+    conversation: RequestedConversation, tools: list[dict[str, Any]], tool_choice: Any, rng: random.Random
 ) -> PlannedToolUse | None:
     """The tool call this turn should make, or None when it is time for a text answer."""
     offered = [t for t in tools if isinstance(t.get("name"), str)]
@@ -114,7 +114,7 @@ def _file_content(path: str, task: str) -> str:
     return f"# {topic.title()}\n\nNotes on {topic}, written for the task.\n"
 
 
-def _command(task: str, conversation: Conversation) -> str:
+def _command(task: str, conversation: RequestedConversation) -> str:
     quoted = BACKTICK_COMMAND.search(task)
     if quoted:
         return quoted.group(1)
@@ -129,7 +129,7 @@ def _command(task: str, conversation: Conversation) -> str:
 
 
 def _tool_input(
-    tool: dict[str, Any], intent: str, conversation: Conversation, rng: random.Random
+    tool: dict[str, Any], intent: str, conversation: RequestedConversation, rng: random.Random
 ) -> dict[str, Any]:
     schema = tool.get("input_schema")
     properties = schema.get("properties") if isinstance(schema, dict) else None

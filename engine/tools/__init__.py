@@ -46,7 +46,6 @@ class ToolBox:
             raise ValueError("bash_timeout_s and output_cap_bytes must be positive")
         self.names: tuple[str, ...] = tuple(n for n in TOOL_NAMES if n in allowed and n not in disallowed)
         sandbox = Sandbox(Path(workspace))
-        self.workspace = sandbox.root
         self._context = ToolContext(sandbox, bash_timeout_s, output_cap_bytes, bash_sandbox)
 
     def definitions(self) -> list[dict[str, Any]]:

@@ -87,3 +87,8 @@ def cap_output(text: str, cap_bytes: int) -> str:
     kept = data[: max(cap_bytes - len(note.encode()), 0)]
     # A cut inside a multi-byte character would otherwise decode to a replacement glyph.
     return kept.decode("utf-8", "ignore") + note
+
+
+def lines_with_note(lines: list[str], note: str) -> str:
+    """Output lines, then a note for Claude (what was left out and how to get it), if any."""
+    return "\n".join([*lines, note] if note else lines)

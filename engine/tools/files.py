@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.tools.base import BINARY_SNIFF_BYTES, Tool, ToolContext, in_thread, looks_binary
+from engine.tools.base import BINARY_SNIFF_BYTES, Tool, ToolContext, in_thread, lines_with_note, looks_binary
 from engine.tools.sandbox import ToolError, refuse_hard_links
 
 DEFAULT_READ_LINES = 2000
@@ -42,21 +42,17 @@ def _read(ctx: ToolContext, args: dict[str, Any]) -> str:
             if number < offset:
                 continue
             if number >= offset + limit:
-                return _joined(shown_lines, f"[more lines follow; continue with offset={number}]")
+                return lines_with_note(shown_lines, f"[more lines follow; continue with offset={number}]")
             entry = f"{number:>6}\t{line}"
             used += len(entry.encode()) + 1
             if used > budget:
-                return _joined(shown_lines, f"[output cap reached; continue with offset={number}]")
+                return lines_with_note(shown_lines, f"[output cap reached; continue with offset={number}]")
             shown_lines.append(entry)
     if number == 0:
         return f"(the file '{shown}' is empty)"
     if number < offset:
         raise ToolError(f"offset {offset} is past the end of '{shown}', which has {number} lines")
-    return _joined(shown_lines, "")
-
-
-def _joined(lines: list[str], note: str) -> str:
-    return "\n".join([*lines, note] if note else lines)
+    return lines_with_note(shown_lines, "")
 
 
 def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.tools.base import BINARY_SNIFF_BYTES, Tool, ToolContext, in_thread, looks_binary
+from engine.tools.base import BINARY_SNIFF_BYTES, Tool, ToolContext, in_thread, lines_with_note, looks_binary
 from engine.tools.sandbox import Refused, Sandbox, ToolError, refuse_hard_links
 
 MAX_LISTED = 1000
@@ -197,7 +197,7 @@ def _grep(ctx: ToolContext, args: dict[str, Any]) -> str:
             entry = f"{sandbox.shown(path)}:{number}: {text}"
             used += len(entry.encode()) + 1
             if used > budget:
-                return _joined(
+                return lines_with_note(
                     lines,
                     f"[stopped after {len(lines)} matching lines: output cap reached; "
                     "narrow the pattern, path or glob]",
@@ -210,7 +210,7 @@ def _grep(ctx: ToolContext, args: dict[str, Any]) -> str:
         notes.append(_skipped(hard_linked, "hard-linked files (a hard link can point outside the workspace)"))
     if not lines:
         notes.insert(0, f"no matches for /{args['pattern']}/ in '{shown_target}'")
-    return _joined(lines, "\n".join(notes))
+    return lines_with_note(lines, "\n".join(notes))
 
 
 def _skipped(shown: list[str], what: str) -> str:
@@ -317,11 +317,7 @@ def _capped_lines(lines: list[str], note: str, cap_bytes: int) -> str:
             note = f"[output cap reached after {len(kept)} of {len(lines)} entries; narrow the request]"
             break
         kept.append(line)
-    return _joined(kept, note)
-
-
-def _joined(lines: list[str], note: str) -> str:
-    return "\n".join([*lines, note] if note else lines)
+    return lines_with_note(kept, note)
 
 
 PATH_NOTE = "relative to the workspace root; default: the workspace root"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 calls: list[tuple[float, list[str], dict[str, Any]]] = []
@@ -42,4 +43,9 @@ def explode(chunks: list[str], context: dict[str, Any]) -> None:
 
 
 async def block_the_loop(chunks: list[str], context: dict[str, Any]) -> None:
-    time.sleep(60)  # an async callback that blocks the event loop itself: only the signal watchdog helps
+    """An async callback that blocks the event loop itself (only the signal watchdog helps), once the
+    step's stream file shows text, so a test knows the run is under way."""
+    stream = Path(context["run_dir"]) / "streams" / f"{context['step_id']}.txt"
+    if stream.exists() and stream.stat().st_size > 200:
+        (Path(context["run_dir"]) / "blocking").touch()  # the test signals only once the loop is stuck
+        time.sleep(60)

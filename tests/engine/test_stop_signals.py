@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 
 from tests.engine.conftest import workflow
 from tests.engine.test_cli_run import pipeline
@@ -42,12 +43,15 @@ def test_sigterm_ends_a_run_whose_event_loop_is_blocked_with_a_consistent_record
     path = write_workflow(
         tmp_path,
         handlers="[file, callback]",
-        options=", stream_handler_opts: {callback: {callback: 'tests.engine.callbacks:block_the_loop'}}, "
-        "stream_buffer_size: 50",
+        options=", stream_handler_opts: {callback: {callback: 'tests.engine.callbacks:block_the_loop'}}",
     )
     process = start_run(tmp_path, path)
     try:
         run_dir = wait_for_stream(tmp_path)
+        for _ in range(1800):  # bounded: the callback blocks the loop once text has streamed
+            if (run_dir / "blocking").exists():
+                break
+            time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=20)  # a bound for a hung process, not a timing assertion
     except subprocess.TimeoutExpired:
