@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import anthropic
 import httpx2
 
+from engine.workflow.model import MAX_DELAY_MS
+from engine.workflow.model import RETRY_REASONS as RETRY_CLASSES
+
 # No wait between attempts is ever longer than this, whatever the server or the retry config says.
-MAX_DELAY_CEILING_S = 300.0
-RETRY_CLASSES = ("rate_limit", "overloaded", "server_error", "timeout", "connection", "incomplete_stream")
+MAX_DELAY_CEILING_S = MAX_DELAY_MS / 1000
 
 
 class AttemptFailed(Exception):

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine.workflow.callables import callable_problem
 from engine.workflow.compat import DOTTED_NAME, QUOTED_TEXT
 from engine.workflow.expressions import (
     REFERENCE,
@@ -23,15 +24,15 @@ from engine.workflow.expressions import (
     resolve_prompt_file,
 )
 from engine.workflow.normalize import Normalized
+from engine.workflow.registry import HANDLERS, STEP_TYPES
 from engine.workflow.report import Report
-from engine.workflow.rules import CALLABLE_PATTERN, HANDLER_NAMES, POST_PROCESSING
+from engine.workflow.rules import CALLABLE_PATTERN, POST_PROCESSING
 from engine.workflow.sourced import Src, SrcList
 from engine.workflow.suggest import closest, did_you_mean
 from engine.workflow.yaml_source import RawPath, YamlDocument
 
 # What the engine's templating resolves after steps.NAME (output/response/result are its aliases).
 _STEP_ATTRIBUTES = ("text", "data", "status", "reason", "output", "response", "result")
-_PROMPT_REQUIRED = {"claude", "claude_smart", "claude_session", "claude_extract", "claude_robust"}
 
 
 def _names(value: Any) -> list[Any]:
@@ -68,9 +69,7 @@ class WorkflowChecks:
         variables = self.workflow.get("vars")
         self.var_names = set(variables) if isinstance(variables, dict) else set()
         configs = [
-            step["session_config"]
-            for step in self._steps()
-            if step.get("type") == "claude_session" and isinstance(step.get("session_config"), dict)
+            step["session_config"] for step in self._steps() if isinstance(step.get("session_config"), dict)
         ]
         # Only text can name a session; any other value is the schema's to report (and may not be hashable).
         self.sessions = {
@@ -85,6 +84,7 @@ class WorkflowChecks:
             yield from (step for step in steps if isinstance(step, Src))
 
     def run(self) -> None:
+        self._workspace()
         raw = self.document.data.get("workflow", {}) if isinstance(self.document.data, dict) else {}
         if isinstance(raw, dict) and isinstance(raw.get("defaults"), dict):
             self._templates(raw["defaults"], ("workflow", "defaults"), None, item_allowed=False)
@@ -93,26 +93,53 @@ class WorkflowChecks:
             index = step.path[-1]
             assert isinstance(index, int)
             if isinstance(raw_steps, list):
-                has_items = step.get("type") == "claude_batch" and bool(step.get("items"))
+                has_items = bool(step.get("items"))  # only step models with `items` keep the key
                 self._templates(raw_steps[index], step.path, index, item_allowed=has_items)
             self._step(step, index)
+
+    def _workspace(self) -> None:
+        """Tools read and write anywhere inside workspace_dir: not everywhere, not the user's files,
+        not the run records (output_dir, beside the workflow in the current folder)."""
+        value = self.workflow.get("workspace_dir")
+        if not isinstance(value, str) or not value:
+            return
+        # Resolved as the runner does: relative to the current folder.
+        place = Path(os.path.abspath(value))
+        try:
+            place, home, here = place.resolve(), Path.home().resolve(), Path.cwd().resolve()
+        except (OSError, RuntimeError):  # RuntimeError: no home directory known
+            return
+        if place == Path(place.anchor):
+            reason = "is the filesystem root: tools could read and change every file"
+        elif place == home:
+            reason = "is your home directory: tools could read and change all your files"
+        elif place == here or place in here.parents:
+            reason = (
+                "contains the current folder: tools could reach the workflow and its run records; "
+                "use a folder of its own such as ./workspace"
+            )
+        else:
+            return
+        self.report.at_value(self.workflow.origin("workspace_dir"), f"workspace_dir '{value}' {reason}")
 
     # One step ------------------------------------------------------------------------------------
 
     def _step(self, step: Src, index: int) -> None:
-        step_type = step.get("type")
+        # The normalizer keeps only steps of registered types.
+        registered = STEP_TYPES[step["type"]]
+        fields = registered.model.model_fields
         if isinstance(step.get("condition"), str):
             self._condition(step["condition"], step.origin("condition"), index)
         self._output_file(step)
         self._prompt_parts(step.get("prompt"), index)
         self._options(step.get("claude_options"))
-        if step_type in _PROMPT_REQUIRED:
+        if not registered.fans_out:  # a step that fans out may leave the prompts to its tasks
             self._needs_prompt(step, step.path)
-        if step_type == "claude_batch":
+        if "tasks" in fields and "items" in fields:
             self._batch(step, index)
-        elif step_type == "parallel_claude":
+        if "parallel_tasks" in fields:
             self._tasks(step, "parallel_tasks", index)
-        elif step_type == "claude_extract":
+        if "extraction_config" in fields:
             self._extraction(step.get("extraction_config"))
 
     def _needs_prompt(self, owner: Src, path: RawPath, detail: str = "") -> None:
@@ -345,7 +372,7 @@ class WorkflowChecks:
         if isinstance(handler_options, Src):
             for handler in handler_options:
                 origin = handler_options.origin(handler)
-                if handler in HANDLER_NAMES and handler not in handlers and origin[-1:] == (handler,):
+                if handler in HANDLERS and handler not in handlers and origin[-1:] == (handler,):
                     self.report.at_key(
                         origin,
                         f"options for the '{handler}' handler, which this step does not use "
@@ -392,15 +419,10 @@ class WorkflowChecks:
             )
 
     def _import_problem(self, reference: str) -> str | None:
-        """Why `module:function` cannot be imported (None when it can); each reference is tried once."""
+        """Why `module:function` cannot be called (None when it can); each reference is checked once,
+        statically: validate never runs the user's code."""
         if reference not in self.callbacks_checked:
-            from engine.handlers.callback import import_callable  # imports user code: only when named
-
-            try:
-                import_callable(reference)
-                self.callbacks_checked[reference] = None
-            except ValueError as error:
-                self.callbacks_checked[reference] = str(error)
+            self.callbacks_checked[reference] = callable_problem(reference, [Path.cwd(), self.base_dir])
         return self.callbacks_checked[reference]
 
     def _extraction(self, config: Any) -> None:

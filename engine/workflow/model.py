@@ -1,15 +1,30 @@
-"""The typed, immutable model of a workflow file (SPEC sections 3 and 4).
+"""The typed, immutable model of a workflow file (SPEC sections 3 and 4): the one validator.
 
-`load_workflow` builds these from YAML; the JSON Schema for editors is generated from them too.
+`load_workflow` builds these from YAML; the JSON Schema for editors is generated from them too. Step
+types and stream handlers are looked up in `engine.workflow.registry` when a file is validated (and
+when the schema is written), so one registered later validates like a built-in one.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    Strict,
+    create_model,
+)
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
+from pydantic_core import PydanticCustomError, core_schema
 
 from engine.workflow import rules
 from engine.workflow.presets import DEFAULT_MODEL, PresetName
@@ -21,15 +36,29 @@ from engine.workflow.registry import (
     register_handler,
     register_step_type,
 )
-from engine.workflow.rules import RETRY_REASONS, keyed_handler_options
 
-HandlerName = Literal["console", "file", "buffer", "callback"]
 ToolName = Literal["Read", "Write", "Edit", "Glob", "Grep", "LS", "Bash"]
+# The failure classes engine/retry.py sorts a failed call into: the one list of them.
 RetryReason = Literal[
     "rate_limit", "overloaded", "server_error", "timeout", "connection", "incomplete_stream"
 ]
+RETRY_REASONS: tuple[str, ...] = get_args(RetryReason)
 Backoff = Literal["exponential", "linear", "fixed"]
 SandboxMode = Literal["on", "off"]
+
+# Strict scalars: YAML's `true` is not 1 and `"5"` is not 5 (pydantic's lax mode would coerce both);
+# a whole number is still a fine float. Floats must be finite: `.nan` and `.inf` are YAML too.
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Bool = Annotated[bool, Strict()]
+
+# Upper bounds, so no value validate accepts can overflow a sleep, a semaphore or the API.
+MAX_OUTPUT_TOKENS = 128_000  # the largest output any current Claude model allows
+MAX_DELAY_MS = 5 * 60 * 1000  # five minutes: no retry or flush waits longer (engine/retry.py caps at it)
+MAX_SECONDS = 7 * 24 * 3600.0  # a week: the longest timeout worth writing down
+MAX_COUNT = 10_000  # turns, tasks at once, chunks per batch, attempts, kept turns
+MAX_BYTES = 1 << 40  # a terabyte
+MAX_BUDGET_USD = 1_000_000.0
 
 
 class FrozenModel(BaseModel):
@@ -40,6 +69,40 @@ Name = Annotated[str, AfterValidator(rules.name)]
 CallableRef = Annotated[str, AfterValidator(rules.callable_ref)]
 
 
+def _quoted(names: Iterable[str]) -> str:
+    """`'a', 'b' or 'c'`: how pydantic lists a Literal's values (report.py turns it into a message)."""
+    items = [f"'{name}'" for name in names]
+    return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else "".join(items)
+
+
+class RegisteredName:
+    """A name that must be registered in `registry` when the file is validated; the JSON Schema lists
+    the names registered when it is written. Errors read like a Literal's, did-you-mean included."""
+
+    def __init__(self, registry: dict[str, Any]) -> None:
+        self.registry = registry
+
+    def _check(self, value: str) -> str:
+        if value not in self.registry:
+            raise PydanticCustomError(
+                "literal_error", "Input should be {expected}", {"expected": _quoted(self.registry)}
+            )
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(str))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "enum": list(self.registry)}
+
+
+HandlerName = Annotated[str, RegisteredName(HANDLERS)]
+
+
 def one_or_many(item: Any) -> BeforeValidator:
     """Accepts one `item` where a list of them is expected."""
     return BeforeValidator(rules.one_or_many, json_schema_input_type=item | list[item])
@@ -48,22 +111,27 @@ def one_or_many(item: Any) -> BeforeValidator:
 class RetryConfig(FrozenModel):
     """How a failed call (also one that fails mid-stream) is retried before it counts as failed."""
 
-    max_retries: int = Field(3, ge=0, le=100, description="Retries after the first attempt.")
+    max_retries: Int = Field(3, ge=0, le=100, description="Retries after the first attempt.")
     backoff: Backoff = Field("exponential", description="How the delay grows between attempts.")
-    base_delay_ms: int = Field(1000, ge=0, description="Delay before the first retry, in ms.")
-    max_delay_ms: Annotated[int, AfterValidator(rules.max_not_below_base)] = Field(
-        30000, ge=0, description="Upper bound of any delay, in ms."
+    base_delay_ms: Int = Field(
+        1000, ge=0, le=MAX_DELAY_MS, description="Delay before the first retry, in ms (at most 5 minutes)."
     )
-    jitter: bool = Field(True, description="Randomise delays so parallel retries do not align.")
+    max_delay_ms: Annotated[Int, AfterValidator(rules.max_not_below_base)] = Field(
+        30000,
+        ge=0,
+        le=MAX_DELAY_MS,
+        description="Upper bound of any delay, a server's retry-after included, in ms (at most 5 minutes).",
+    )
+    jitter: Bool = Field(True, description="Randomise delays so parallel retries do not align.")
     retry_on: tuple[RetryReason, ...] = Field(RETRY_REASONS, description="Failures that are retried.")
 
 
 class ConsoleHandlerOptions(FrozenModel):
     """Options of the `console` stream handler."""
 
-    show_tools: bool = Field(True, description="Print tool calls and their results as they happen.")
-    show_stats: bool = Field(False, description="Print tokens, speed and cost when the step ends.")
-    color: bool | None = Field(
+    show_tools: Bool = Field(True, description="Print tool calls and their results as they happen.")
+    show_stats: Bool = Field(False, description="Print tokens, speed and cost when the step ends.")
+    color: Bool | None = Field(
         None, description="Colour [step] prefixes and thinking; unset = when the terminal can."
     )
 
@@ -75,15 +143,19 @@ class FileHandlerOptions(FrozenModel):
         None, description="File to write; default <run folder>/streams/<step>[.<task>].txt."
     )
     format: Literal["text", "jsonl"] = Field("text", description="text, or one JSON event per line.")
-    append: bool = Field(False, description="Keep what the file already holds instead of starting afresh.")
-    max_bytes: int | None = Field(None, ge=1, description="Rotate the file when it grows past this size.")
-    backups: int = Field(3, ge=0, description="Rotated files kept.")
+    append: Bool = Field(False, description="Keep what the file already holds instead of starting afresh.")
+    max_bytes: Int | None = Field(
+        None, ge=1, le=MAX_BYTES, description="Rotate the file when it grows past this size."
+    )
+    backups: Int = Field(3, ge=0, le=MAX_COUNT, description="Rotated files kept.")
 
 
 class BufferHandlerOptions(FrozenModel):
     """Options of the `buffer` stream handler."""
 
-    max_bytes: int = Field(16 * 1024 * 1024, ge=1, description="Keep at most this many bytes in memory.")
+    max_bytes: Int = Field(
+        16 * 1024 * 1024, ge=1, le=MAX_BYTES, description="Keep at most this many bytes in memory."
+    )
 
 
 class CallbackHandlerOptions(FrozenModel):
@@ -105,30 +177,86 @@ for _handler in (
 ):
     register_handler(_handler)
 
-HANDLER_OPTION_MODELS: dict[str, type[BaseModel]] = {name: h.options for name, h in HANDLERS.items()}
+
+def handler_option_keys() -> dict[str, tuple[str, ...]]:
+    """The option names of each registered stream handler."""
+    return {name: tuple(handler.options.model_fields) for name, handler in HANDLERS.items()}
 
 
-class StreamHandlerOptions(FrozenModel):
-    """Options per stream handler, keyed by handler name."""
-
-    console: ConsoleHandlerOptions | None = None
-    file: FileHandlerOptions | None = None
-    buffer: BufferHandlerOptions | None = None
-    callback: CallbackHandlerOptions | None = None
+def is_keyed_by_handler(options: dict[str, Any]) -> bool:
+    """`{file: {...}}` rather than `{path: ...}`; `callback` is both a handler and an option name, so
+    `{callback: "mod:fn"}` is flat."""
+    return all(key in HANDLERS and isinstance(value, dict | None) for key, value in options.items())
 
 
-class FlatStreamHandlerOptions(ConsoleHandlerOptions, FileHandlerOptions, CallbackHandlerOptions):
-    """Options given without handler names: each applies to every handler that knows it."""
+def keyed_handler_options(value: Any) -> Any:
+    """Flat options (`{path: x}`) become keyed ones (`{file: {path: x}}`); keyed ones pass through."""
+    if not isinstance(value, dict) or all(
+        key in HANDLERS and isinstance(option, dict | BaseModel) for key, option in value.items()
+    ):
+        return value
+    keyed: dict[str, dict[str, Any]] = {}
+    for key, option in value.items():
+        for handler, keys in handler_option_keys().items():
+            if key in keys:
+                keyed.setdefault(handler, {})[key] = option
+    return keyed
+
+
+@functools.cache
+def _handler_options_models(handlers: tuple[HandlerType, ...]) -> tuple[type[BaseModel], type[BaseModel]]:
+    """For these registered handlers: the options keyed by handler name, and the flat form (every
+    handler's options side by side), the second for the JSON Schema only."""
+    keyed = create_model(
+        "StreamHandlerOptions",
+        __base__=FrozenModel,
+        __doc__="Options per stream handler, keyed by handler name.",
+        **{handler.name: (handler.options | None, None) for handler in handlers},  # type: ignore[call-overload]
+    )
+    flat = create_model(
+        "FlatStreamHandlerOptions",
+        __base__=tuple(dict.fromkeys(handler.options for handler in handlers)),
+        __doc__="Options given without handler names: each applies to every handler that knows it.",
+    )
+    return keyed, flat
+
+
+class RegisteredHandlerOptions:
+    """`stream_handler_opts`: each registered handler's options, validated by its options model, as
+    `{handler name: options}` (only the handlers given). Flat options reach every handler knowing them."""
+
+    @staticmethod
+    def _validate(value: Any) -> dict[str, BaseModel]:
+        keyed, _ = _handler_options_models(tuple(HANDLERS.values()))
+        given = keyed.model_validate(keyed_handler_options(value))
+        return {
+            name: getattr(given, name) for name in given.model_fields_set if getattr(given, name) is not None
+        }
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(self._validate)
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        keyed, flat = _handler_options_models(tuple(HANDLERS.values()))
+        return {"anyOf": [handler(keyed.__pydantic_core_schema__), handler(flat.__pydantic_core_schema__)]}
 
 
 class ClaudeOptions(FrozenModel):
     """How a step talks to Claude: model, limits, tools, retries and streaming."""
 
     model: str = Field(DEFAULT_MODEL, description="Claude model id.")
-    max_tokens: int = Field(4096, ge=1, description="Output tokens per model turn.")
+    max_tokens: Int = Field(
+        4096, ge=1, le=MAX_OUTPUT_TOKENS, description="Output tokens per model turn (at most 128000)."
+    )
     system_prompt: str | None = Field(None, description="Replaces the default system prompt.")
     append_system_prompt: str | None = Field(None, description="Appended to the system prompt.")
-    max_turns: int = Field(10, ge=1, description="Model turns in the tool loop (model -> tools -> model).")
+    max_turns: Int = Field(
+        10, ge=1, le=MAX_COUNT, description="Model turns in the tool loop (model -> tools -> model)."
+    )
     allowed_tools: Annotated[tuple[ToolName, ...], one_or_many(ToolName)] = Field(
         (), description="Tools Claude may call, confined to workspace_dir."
     )
@@ -142,43 +270,41 @@ class ClaudeOptions(FrozenModel):
         description="on: Bash runs in a bubblewrap sandbox (the workspace the only writable path); "
         "off: Bash runs unconfined.",
     )
-    sandbox_network: bool = Field(False, description="Let sandboxed Bash commands use the network.")
-    thinking: int | None = Field(None, ge=1024, description="Extended thinking budget in tokens.")
-    timeout_seconds: float | None = Field(None, gt=0, description="Stop the step after this long.")
-    idle_timeout_seconds: float | None = Field(
-        None, gt=0, description="Stop the step when no token arrives for this long (a stall)."
+    sandbox_network: Bool = Field(False, description="Let sandboxed Bash commands use the network.")
+    thinking: Int | None = Field(
+        None, ge=1024, le=MAX_OUTPUT_TOKENS, description="Extended thinking budget in tokens."
+    )
+    timeout_seconds: Float | None = Field(
+        None, gt=0, le=MAX_SECONDS, description="Stop the step after this long."
+    )
+    idle_timeout_seconds: Float | None = Field(
+        None, gt=0, le=MAX_SECONDS, description="Stop the step when no token arrives for this long (a stall)."
     )
     stop_on: Annotated[tuple[Annotated[str, AfterValidator(rules.regex)], ...], one_or_many(str)] = Field(
         (), description="Regexes matched against the streamed text; a match stops the step."
     )
     retry_config: RetryConfig | None = Field(None, description="Retries of failed calls.")
     fallback_model: str | None = Field(None, description="Model tried once retries are exhausted.")
-    async_streaming: bool = Field(
+    async_streaming: Bool = Field(
         True, description="true: handlers get chunks as they arrive; false: the whole text at the end."
     )
     stream_handler: Annotated[
         tuple[HandlerName, ...], one_or_many(HandlerName), AfterValidator(rules.no_repeats)
-    ] = Field(
-        ("console",), description="Where the stream goes: console, file, buffer, callback (one or a list)."
-    )
-    stream_handler_opts: Annotated[
-        StreamHandlerOptions,
-        BeforeValidator(
-            keyed_handler_options,
-            json_schema_input_type=StreamHandlerOptions | FlatStreamHandlerOptions,
-        ),
-    ] = Field(
-        default_factory=StreamHandlerOptions,
+    ] = Field(("console",), description="Where the stream goes: one handler or a list of them.")
+    stream_handler_opts: Annotated[dict[str, BaseModel], RegisteredHandlerOptions()] = Field(
+        default_factory=dict,
         description="Handler options, flat (apply to every handler that knows them) or keyed by handler.",
     )
-    stream_buffer_size: int = Field(1, ge=1, description="Chunks gathered before a handler is called.")
-    stream_flush_interval_ms: int = Field(
-        100, ge=1, description="A partial buffer is flushed after this many ms."
+    stream_buffer_size: Int = Field(
+        1, ge=1, le=MAX_COUNT, description="Chunks gathered before a handler is called."
+    )
+    stream_flush_interval_ms: Int = Field(
+        100, ge=1, le=MAX_DELAY_MS, description="A partial buffer is flushed after this many ms."
     )
 
     def handler_opts(self, name: str) -> dict[str, Any]:
         """The options given for handler `name` (flat or keyed); unset ones are left to the handler."""
-        given = getattr(self.stream_handler_opts, name, None)
+        given = self.stream_handler_opts.get(name)
         return given.model_dump(exclude_unset=True) if given is not None else {}
 
 
@@ -202,7 +328,7 @@ class PreviousResponsePart(FrozenModel):
     type: Literal["previous_response"]
     step: str = Field(description="Name of an earlier step.")
     extract: str | None = Field(None, description="Dot-path into the step's structured result.")
-    strict: bool = Field(True, description="Fail when the step or the extracted field is missing.")
+    strict: Bool = Field(True, description="Fail when the step or the extracted field is missing.")
 
 
 class SessionContextPart(FrozenModel):
@@ -210,7 +336,9 @@ class SessionContextPart(FrozenModel):
 
     type: Literal["session_context"]
     session_name: str
-    include_last_n: int | None = Field(None, ge=1, description="How many recent turns; unset = all.")
+    include_last_n: Int | None = Field(
+        None, ge=1, le=MAX_COUNT, description="How many recent turns; unset = all."
+    )
 
 
 PromptPart = Annotated[
@@ -255,9 +383,11 @@ class ClaudeSmartStep(StepBase):
 
 class SessionConfig(FrozenModel):
     session_name: Name = Field(description="Steps and runs with the same name continue one conversation.")
-    persist: bool = Field(True, description="Store the conversation under the workspace.")
-    continue_on_restart: bool = Field(True, description="A later run continues the stored conversation.")
-    max_turns_kept: int | None = Field(None, ge=1, description="Keep only the most recent turns.")
+    persist: Bool = Field(True, description="Store the conversation under the workspace.")
+    continue_on_restart: Bool = Field(True, description="A later run continues the stored conversation.")
+    max_turns_kept: Int | None = Field(
+        None, ge=1, le=MAX_COUNT, description="Keep only the most recent turns."
+    )
 
 
 class ClaudeSessionStep(StepBase):
@@ -275,7 +405,9 @@ class ExtractionConfig(FrozenModel):
         None, alias="schema", description="JSON Schema the json answer must match."
     )
     post_processing: tuple[str, ...] = Field((), description="Processing applied to the answer, in order.")
-    max_attempts: int = Field(3, ge=1, description="Answers that fail the schema are re-asked up to this.")
+    max_attempts: Int = Field(
+        3, ge=1, le=100, description="Answers that fail the schema are re-asked up to this."
+    )
 
 
 class ClaudeExtractStep(StepBase):
@@ -294,9 +426,9 @@ class BatchTask(FrozenModel):
 
 
 class BatchConfig(FrozenModel):
-    max_parallel: int = Field(4, ge=1, description="Tasks streaming at once.")
-    timeout_per_task_seconds: float | None = Field(None, gt=0)
-    consolidate_results: bool = Field(True, description="Combine the task answers into the step's text.")
+    max_parallel: Int = Field(4, ge=1, le=MAX_COUNT, description="Tasks streaming at once.")
+    timeout_per_task_seconds: Float | None = Field(None, gt=0, le=MAX_SECONDS)
+    consolidate_results: Bool = Field(True, description="Combine the task answers into the step's text.")
 
 
 class ClaudeBatchStep(StepBase):
@@ -335,23 +467,55 @@ class ParallelClaudeStep(StepBase):
 
     type: Literal["parallel_claude"]
     parallel_tasks: tuple[ParallelTask, ...] = Field(min_length=1)
-    max_parallel: int | None = Field(None, ge=1, description="Unset = all at once.")
-    fail_fast: bool = Field(False, description="Stop the other tasks when one fails.")
+    max_parallel: Int | None = Field(None, ge=1, le=MAX_COUNT, description="Unset = all at once.")
+    fail_fast: Bool = Field(False, description="Stop the other tasks when one fails.")
 
     def max_streams(self) -> int:
         return min(len(self.parallel_tasks), self.max_parallel or len(self.parallel_tasks))
 
 
-Step = Annotated[
-    ClaudeStep
-    | ClaudeSmartStep
-    | ClaudeSessionStep
-    | ClaudeExtractStep
-    | ClaudeBatchStep
-    | ClaudeRobustStep
-    | ParallelClaudeStep,
-    Field(discriminator="type"),
-]
+class RegisteredStep:
+    """A step validated by the model its `type` is registered with (`engine.workflow.registry`), looked
+    up when the file is validated; the JSON Schema offers every type registered when it is written."""
+
+    @staticmethod
+    def _validate(value: Any) -> StepBase:
+        if isinstance(value, StepBase):
+            registered = STEP_TYPES.get(getattr(value, "type", ""))
+            if registered is not None and isinstance(value, registered.model):
+                return value
+        if not isinstance(value, dict):
+            raise PydanticCustomError("model_type", "Input should be a mapping")
+        tag = value.get("type")
+        if tag is None:
+            raise PydanticCustomError(
+                "union_tag_not_found", "Unable to extract tag using discriminator 'type'"
+            )
+        if not isinstance(tag, str) or tag not in STEP_TYPES:
+            raise PydanticCustomError(
+                "union_tag_invalid",
+                "Input tag {tag} found using 'type' does not match any of the expected tags: {expected_tags}",
+                {"discriminator": "'type'", "tag": str(tag), "expected_tags": _quoted(STEP_TYPES)},
+            )
+        step: StepBase = STEP_TYPES[tag].model.model_validate(value)  # type: ignore[assignment]
+        return step
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(self._validate)
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        refs = {name: handler(step.model.__pydantic_core_schema__) for name, step in STEP_TYPES.items()}
+        return {
+            "oneOf": list(refs.values()),
+            "discriminator": {"propertyName": "type", "mapping": {n: r["$ref"] for n, r in refs.items()}},
+        }
+
+
+Step = Annotated[StepBase, RegisteredStep()]
 
 # The built-in step types. claude_smart and claude_robust differ from claude only in options (presets,
 # retry_config), which the loader has already merged into each step's claude_options.
@@ -365,8 +529,6 @@ for _step_type in (
     StepType("parallel_claude", ParallelClaudeStep, "engine.steps.parallel:run_parallel_step", fans_out=True),
 ):
     register_step_type(_step_type)
-
-STEP_MODELS: dict[str, type[StepBase]] = {name: t.model for name, t in STEP_TYPES.items()}  # type: ignore[misc]
 
 
 class Defaults(FrozenModel):
@@ -385,7 +547,9 @@ class Workflow(FrozenModel):
     workspace_dir: str = Field("./workspace", description="Tools' sandbox and working directory.")
     output_dir: str = Field("./outputs", description="Where run records are written.")
     defaults: Defaults = Field(default_factory=Defaults)
-    budget_usd: float | None = Field(None, gt=0, description="Interrupt the run when this much is spent.")
+    budget_usd: Float | None = Field(
+        None, gt=0, le=MAX_BUDGET_USD, description="Interrupt the run when this much is spent."
+    )
     on_error: Literal["stop", "continue"] = "stop"
     vars: Annotated[
         dict[str, str],

@@ -8,32 +8,48 @@ import os
 from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
+from pydantic import BaseModel
+
 from engine.workflow import compat
-from engine.workflow.generated import FIELD_NAMES, HANDLER_OPTION_MODELS, INPUT_KEYS, STEP_MODELS
+from engine.workflow.model import (
+    RETRY_REASONS,
+    BatchConfig,
+    BatchTask,
+    ClaudeOptions,
+    Defaults,
+    ExtractionConfig,
+    FilePart,
+    ParallelTask,
+    PreviousResponsePart,
+    RetryConfig,
+    SessionConfig,
+    SessionContextPart,
+    StaticPart,
+    Workflow,
+    handler_option_keys,
+    is_keyed_by_handler,
+)
 from engine.workflow.presets import PRESETS, preset_options
+from engine.workflow.registry import HANDLERS, STEP_TYPES
 from engine.workflow.report import Report, describe_value
-from engine.workflow.rules import HANDLER_NAMES, HANDLER_OPTION_KEYS, RETRY_REASONS, is_keyed_by_handler
 from engine.workflow.sourced import Src, SrcList, from_plain, merge
 from engine.workflow.suggest import closest, did_you_mean, one_of
 from engine.workflow.yaml_source import RawPath
 
-# Models are named, not imported: the model classes need pydantic's model machinery, which
-# `pipeline validate` does without (it validates with the compiled schema, see loader.py).
-PART_MODELS: dict[str, str] = {
-    "static": "StaticPart",
-    "file": "FilePart",
-    "previous_response": "PreviousResponsePart",
-    "session_context": "SessionContextPart",
+PART_MODELS: dict[str, type[BaseModel]] = {
+    "static": StaticPart,
+    "file": FilePart,
+    "previous_response": PreviousResponsePart,
+    "session_context": SessionContextPart,
 }
-STEP_TYPES = tuple(STEP_MODELS)
-_STEP_KEYS = frozenset(name for model in STEP_MODELS.values() for name in FIELD_NAMES[model])
-_OPTION_KEYS = frozenset(FIELD_NAMES["ClaudeOptions"])
-_HANDLER_OPTION_KEYS = sorted({key for keys in HANDLER_OPTION_KEYS.values() for key in keys})
+# Fields of a step model that hold tasks, and the model of each task.
+TASK_MODELS: dict[str, type[BaseModel]] = {"tasks": BatchTask, "parallel_tasks": ParallelTask}
 
 
-def input_keys(model: str) -> list[str]:
-    """The keys a file may use for the model named `model` (aliases where a field has one)."""
-    return list(INPUT_KEYS[model])
+def input_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a file may use for `model` (aliases where a field has one; never a field the loader
+    sets itself, such as `Workflow.source`)."""
+    return [info.alias or name for name, info in model.model_fields.items() if not info.exclude]
 
 
 class StepSeen(NamedTuple):  # not a dataclass: see errors.Diagnostic
@@ -57,6 +73,10 @@ class Normalizer:
         self.report = report
         self.cli_vars = dict(cli_vars)
         self.workspace_dir = "./workspace"
+        # Read from the registry now, not at import: a step type may be registered after this module.
+        self.step_types = tuple(STEP_TYPES)
+        self.step_keys = frozenset(key for step in STEP_TYPES.values() for key in input_keys(step.model))
+        self.option_keys = frozenset(input_keys(ClaudeOptions))
 
     def run(self, data: Any) -> Normalized:
         if not isinstance(data, dict):
@@ -65,7 +85,7 @@ class Normalizer:
             )
             return Normalized(None)
         if "workflow" not in data:
-            if any(key in FIELD_NAMES["Workflow"] for key in data):
+            if any(key in input_keys(Workflow) for key in data):
                 self.report.at_value((), "missing the top-level 'workflow:' key: indent these keys under it")
             else:
                 self.report.at_value((), "missing the top-level 'workflow' key")
@@ -114,16 +134,16 @@ class Normalizer:
         return result
 
     def _unknown_key(self, key: str, known: Collection[str], where: str) -> str:
-        if where == "step" and key in _OPTION_KEYS:
+        if where == "step" and key in self.option_keys:
             return f"'{key}' belongs under claude_options"
-        if where == "claude_options" and key in _STEP_KEYS:
+        if where == "claude_options" and key in self.step_keys:
             return f"'{key}' belongs on the step, not under claude_options"
         match = closest(key, known)
         if match:
             return f"unknown key '{key}'; did you mean '{match}'?"
         return f"unknown key '{key}'; expected one of: {', '.join(sorted(known))}"
 
-    def mapping(self, raw: Any, path: RawPath, model: str, **kwargs: Any) -> Any:
+    def mapping(self, raw: Any, path: RawPath, model: type[BaseModel], **kwargs: Any) -> Any:
         """`keys()` for a nested mapping; anything else passes through for the model to reject."""
         if not isinstance(raw, dict):
             return raw
@@ -134,7 +154,7 @@ class Normalizer:
     def _workflow(self, raw: dict[str, Any], path: RawPath) -> Normalized:
         if isinstance(raw.get("workspace_dir"), str):
             self.workspace_dir = raw["workspace_dir"]
-        src = self.keys(raw, path, input_keys("Workflow"), ignored=compat.WORKFLOW_IGNORED, where="workflow")
+        src = self.keys(raw, path, input_keys(Workflow), ignored=compat.WORKFLOW_IGNORED, where="workflow")
         base, default_preset = Src(path), None
         if isinstance(raw.get("defaults"), dict):
             defaults = self._defaults(raw["defaults"], (*path, "defaults"))
@@ -164,7 +184,7 @@ class Normalizer:
         src = self.keys(
             raw,
             path,
-            input_keys("Defaults"),
+            input_keys(Defaults),
             renames=compat.DEFAULTS_RENAMES,
             ignored=compat.DEFAULTS_IGNORED,
         )
@@ -209,23 +229,24 @@ class Normalizer:
         name = raw.get("name") if isinstance(raw.get("name"), str) else None
         step_type = raw.get("type")
         if step_type is None:
-            self.report.at_value(path, f"missing required key 'type'; expected {one_of(STEP_TYPES)}")
+            self.report.at_value(path, f"missing required key 'type'; expected {one_of(self.step_types)}")
         elif not isinstance(step_type, str):
             self.report.at_value((*path, "type"), f"expected a step type, got {describe_value(step_type)}")
         elif step_type in compat.UNSUPPORTED_STEP_TYPES:
             self.report.at_value(
                 (*path, "type"),
                 f"step type '{step_type}' is not supported: this runner runs Claude steps "
-                f"({', '.join(STEP_TYPES)})",
+                f"({', '.join(self.step_types)})",
             )
-        elif step_type not in STEP_MODELS:
-            match = closest(step_type, STEP_TYPES)
-            hint = f"; did you mean '{match}'?" if match else f"; expected {one_of(STEP_TYPES)}"
+        elif step_type not in STEP_TYPES:
+            match = closest(step_type, self.step_types)
+            hint = f"; did you mean '{match}'?" if match else f"; expected {one_of(self.step_types)}"
             self.report.at_value((*path, "type"), f"unknown step type '{step_type}'{hint}")
         seen.append(StepSeen(index, name))
-        if not (isinstance(step_type, str) and step_type in STEP_MODELS):
+        if not (isinstance(step_type, str) and step_type in STEP_TYPES):
             return None
-        model = STEP_MODELS[step_type]
+        model = STEP_TYPES[step_type].model
+        fields = model.model_fields
         known = set(input_keys(model)) | {"preset", "retry_config"}
         src = self.keys(raw, path, known, ignored=compat.STEP_IGNORED, where="step")
         self._prompt_into(src, "prompt")
@@ -234,31 +255,39 @@ class Normalizer:
             src.put("condition", compat.map_condition(src["condition"], earlier), src.origin("condition"))
         options = self._step_options(src, path, model, base, default_preset)
         src.put("claude_options", options, src.origin("claude_options"))
-        if step_type == "claude_session" and "session_config" in src:
+        # The parts some step models have, whatever their type is called.
+        if "session_config" in fields and "session_config" in src:
             origin = src.origin("session_config")
             config = self.mapping(
-                src["session_config"], origin, "SessionConfig", ignored=compat.SESSION_CONFIG_IGNORED
+                src["session_config"], origin, SessionConfig, ignored=compat.SESSION_CONFIG_IGNORED
             )
             src.put("session_config", config, origin)
-        elif step_type == "claude_extract" and "extraction_config" in src:
+        if "extraction_config" in fields and "extraction_config" in src:
             origin = src.origin("extraction_config")
             src.put("extraction_config", self._extraction(src["extraction_config"], origin), origin)
-        elif step_type == "claude_batch":
-            self._batch(src, options)
-        elif step_type == "parallel_claude":
-            self._parallel(src, options)
+        if "batch_config" in fields and "batch_config" in src:
+            origin = src.origin("batch_config")
+            config = self.mapping(
+                src["batch_config"], origin, BatchConfig, renames=compat.BATCH_CONFIG_RENAMES
+            )
+            src.put("batch_config", config, origin)
+        for key, task_model in TASK_MODELS.items():
+            if key in fields:
+                self._tasks(src, key, task_model, options)
+        if "items" in fields:
+            self._items(src)
         return src
 
     def _step_options(
         self,
         src: Src,
         path: RawPath,
-        model: str,
+        model: type[BaseModel],
         base: Src,
         default_preset: tuple[str, RawPath] | None,
     ) -> Any:
         """The step's claude_options merged over its preset and the workflow defaults."""
-        is_smart = model == "ClaudeSmartStep"
+        is_smart = "preset" in model.model_fields  # its own defaults come from a preset (claude_smart)
         preset: tuple[Any, RawPath] | None = None
         if "preset" in src:
             preset = (src["preset"], src.origin("preset"))
@@ -286,7 +315,7 @@ class Normalizer:
             return own
         if "retry_config" in src:
             merged = self._step_retry(src, merged, own if isinstance(own, Src) else None)
-        elif model == "ClaudeRobustStep":
+        elif "retry_config" in model.model_fields:  # a step with its own retry_config (claude_robust)
             retry = merged.get("retry_config", Src((*path, "retry_config")))
             src.put("retry_config", retry, merged.origin("retry_config"))
         return merged
@@ -328,7 +357,7 @@ class Normalizer:
         src = self.keys(
             raw,
             path,
-            _OPTION_KEYS,
+            self.option_keys,
             renames=compat.OPTION_RENAMES,
             ignored=compat.OPTION_IGNORED,
             where="claude_options",
@@ -365,7 +394,7 @@ class Normalizer:
                 (*path, "fallback_action"), compat.fallback_action_warning(raw["fallback_action"]), "warning"
             )
             raw = {key: value for key, value in raw.items() if key != "fallback_action"}
-        src = self.keys(raw, path, input_keys("RetryConfig"), renames=compat.RETRY_RENAMES)
+        src = self.keys(raw, path, input_keys(RetryConfig), renames=compat.RETRY_RENAMES)
         reasons = src.get("retry_on")
         if isinstance(reasons, list):
             origin = src.origin("retry_on")
@@ -398,25 +427,23 @@ class Normalizer:
             for handler, options in raw.items():
                 options_path = (*path, handler)
                 keyed.put(
-                    handler, self.mapping(options, options_path, HANDLER_OPTION_MODELS[handler]), options_path
+                    handler, self.mapping(options, options_path, HANDLERS[handler].options), options_path
                 )
             return keyed
+        option_keys = handler_option_keys()
+        all_keys = sorted({key for keys in option_keys.values() for key in keys})
         for key, value in raw.items():
             key_path = (*path, key)
-            if key in HANDLER_NAMES and isinstance(value, dict):
+            if key in HANDLERS and isinstance(value, dict):
                 self.report.at_key(
                     key_path,
                     f"mixes options keyed by handler ('{key}') with flat options: use one form or the other",
                 )
                 continue
-            handlers = [name for name, keys in HANDLER_OPTION_KEYS.items() if key in keys]
+            handlers = [name for name, keys in option_keys.items() if key in keys]
             if not handlers:
-                match = closest(key, [*_HANDLER_OPTION_KEYS, *HANDLER_NAMES])
-                hint = (
-                    f"; did you mean '{match}'?"
-                    if match
-                    else f"; expected one of: {', '.join(_HANDLER_OPTION_KEYS)}"
-                )
+                match = closest(key, [*all_keys, *HANDLERS])
+                hint = f"; did you mean '{match}'?" if match else f"; expected one of: {', '.join(all_keys)}"
                 self.report.at_key(key_path, f"unknown stream handler option '{key}'{hint}")
                 continue
             for handler in handlers:
@@ -477,7 +504,7 @@ class Normalizer:
         return parts
 
     def _extraction(self, raw: Any, path: RawPath) -> Any:
-        src = self.mapping(raw, path, "ExtractionConfig", ignored=compat.EXTRACTION_IGNORED)
+        src = self.mapping(raw, path, ExtractionConfig, ignored=compat.EXTRACTION_IGNORED)
         if (
             isinstance(src, Src)
             and isinstance(src.get("format"), str)
@@ -490,7 +517,7 @@ class Normalizer:
             src.put("format", new, src.origin("format"))
         return src
 
-    def _tasks(self, src: Src, key: str, model: str, step_options: Src) -> None:
+    def _tasks(self, src: Src, key: str, model: type[BaseModel], step_options: Src) -> None:
         """Each task: pipeline_ex keys mapped, the step's prompt before its own, the step's options under
         its own."""
         raw_tasks = src.get(key)
@@ -531,15 +558,8 @@ class Normalizer:
             tasks.add(task, task_path)
         src.put(key, tasks, origin)
 
-    def _batch(self, src: Src, options: Src) -> None:
-        if "batch_config" in src:
-            origin = src.origin("batch_config")
-            src.put(
-                "batch_config",
-                self.mapping(src["batch_config"], origin, "BatchConfig", renames=compat.BATCH_CONFIG_RENAMES),
-                origin,
-            )
-        self._tasks(src, "tasks", "BatchTask", options)
+    def _items(self, src: Src) -> None:
+        """Batch items written as numbers are the text they would be in a template."""
         items = src.get("items")
         if isinstance(items, list):
             origin = src.origin("items")
@@ -548,6 +568,3 @@ class Normalizer:
                 is_scalar = isinstance(item, str | int | float) and not isinstance(item, bool)
                 text_items.add(str(item) if is_scalar else item, (*origin, index))
             src.put("items", text_items, origin)
-
-    def _parallel(self, src: Src, options: Src) -> None:
-        self._tasks(src, "parallel_tasks", "ParallelTask", options)

@@ -1,7 +1,5 @@
-"""The plain-Python parts of the workflow model: the names it accepts and the checks its fields run.
-
-Kept free of pydantic so `pipeline validate` can run them through the compiled schema
-(`engine.workflow.compiled`) without paying for pydantic's model machinery at start-up.
+"""The checks the workflow model's fields run, and the names and patterns they accept (plain
+functions, so diagnostics and the model share them).
 """
 
 from __future__ import annotations
@@ -9,15 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-HANDLER_NAMES: tuple[str, ...] = ("console", "file", "buffer", "callback")
-RETRY_REASONS: tuple[str, ...] = (
-    "rate_limit",
-    "overloaded",
-    "server_error",
-    "timeout",
-    "connection",
-    "incomplete_stream",
-)
 # What claude_extract's `post_processing` can do (engine/extraction.py does it); others warn.
 POST_PROCESSING: tuple[str, ...] = (
     "extract_code_blocks",
@@ -25,14 +14,6 @@ POST_PROCESSING: tuple[str, ...] = (
     "extract_key_points",
     "extract_recommendations",
 )
-# The fields of each handler's options model (model.HANDLER_OPTION_MODELS); a test keeps them equal.
-HANDLER_OPTION_KEYS: dict[str, tuple[str, ...]] = {
-    "console": ("show_tools", "show_stats", "color"),
-    "file": ("path", "format", "append", "max_bytes", "backups"),
-    "buffer": ("max_bytes",),
-    "callback": ("callback", "on_complete"),
-}
-
 # Plain strings: `re` compiles them on first use (and caches them), not at start-up.
 NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
 CALLABLE_PATTERN = r"[A-Za-z_][\w.]*:[A-Za-z_]\w*"
@@ -86,26 +67,6 @@ def max_not_below_base(value: int, info: Any) -> int:
     if base is not None and value < base:
         raise ValueError(f"max_delay_ms {value} is below base_delay_ms {base}")
     return value
-
-
-def is_keyed_by_handler(options: dict[str, Any]) -> bool:
-    """`{file: {...}}` rather than `{path: ...}`; `callback` is both a handler and an option name."""
-    return all(key in HANDLER_NAMES and isinstance(value, dict | None) for key, value in options.items())
-
-
-def keyed_handler_options(value: Any) -> Any:
-    """Flat options (`{path: x}`) become keyed ones (`{file: {path: x}}`); keyed ones pass through."""
-    # `callback` is both a handler name and that handler's option: `{callback: "mod:fn"}` is flat.
-    if not isinstance(value, dict) or all(
-        key in HANDLER_NAMES and isinstance(option, dict) for key, option in value.items()
-    ):
-        return value
-    keyed: dict[str, dict[str, Any]] = {}
-    for key, option in value.items():
-        for handler, keys in HANDLER_OPTION_KEYS.items():
-            if key in keys:
-                keyed.setdefault(handler, {})[key] = option
-    return keyed
 
 
 def prompt_parts(value: Any) -> Any:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from engine.workflow import load_workflow, workflow_files
-from engine.workflow.model import STEP_MODELS
+from engine.workflow.registry import STEP_TYPES
 
 from .conftest import REPO, SHARED_EXAMPLES
 
@@ -23,7 +23,7 @@ def test_example_validates_without_warnings(path):
 
 def test_there_is_an_example_per_step_type():
     used = {step.type for path in EXAMPLES for step in load_workflow(path).workflow.steps}
-    assert used == set(STEP_MODELS)
+    assert used == set(STEP_TYPES)
 
 
 def test_streaming_example_is_the_seed_example_as_written():

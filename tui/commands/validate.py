@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.workflow import LoadResult, check_workflow, load_workflow, workflow_files
+from engine.workflow import LoadResult, load_workflow, workflow_files
+from engine.workflow.model import workflow_json_schema
 from engine.workflow.yaml_source import SourceError, read_yaml
 from tui.cli import EXIT_OK, EXIT_USAGE, vars_from_args
 
@@ -45,8 +46,7 @@ def validate_main(args: argparse.Namespace) -> int:
     cli_vars = vars_from_args(args)
     all_ok = True
     for file in args.files:
-        # Diagnostics only, through the compiled schema: no pydantic models to build, so a fast start.
-        result = check_workflow(file, vars=cli_vars)
+        result = load_workflow(file, vars=cli_vars)
         for diagnostic in sorted(result.errors + result.warnings):
             print(diagnostic)
         if result.errors:
@@ -62,8 +62,6 @@ def validate_main(args: argparse.Namespace) -> int:
 
 @_quiet_when_reader_leaves
 def schema_main(args: argparse.Namespace) -> int:
-    from engine.workflow.model import workflow_json_schema  # the pydantic models: only this command
-
     print(json.dumps(workflow_json_schema(), indent=2))
     return EXIT_OK
 
