@@ -145,7 +145,8 @@ class WorkflowChecks:
     def _needs_prompt(self, owner: Src, path: RawPath, detail: str = "") -> None:
         prompt = owner.get("prompt")
         if "prompt" not in owner:
-            self.report.at_value(path, f"missing required key 'prompt'{detail}")
+            if self.report.raw_value((*path, "claude_options", "prompt")) is None:  # else: reported there
+                self.report.at_value(path, f"missing required key 'prompt'{detail}")
         elif isinstance(prompt, list) and not prompt and not self.report.raw_value(owner.origin("prompt")):
             # A prompt whose parts were all rejected is not empty as written; those parts are reported.
             self.report.at_value(owner.origin("prompt"), f"prompt is empty{detail}")

@@ -139,6 +139,7 @@ def _message(error: Any, value: Any) -> str:
         "int_from_float": "expected a whole number",
         "float_type": "expected a number",
         "float_parsing": "expected a number",
+        "finite_number": "expected a finite number",
         "bool_type": "expected true or false",
         "bool_parsing": "expected true or false",
         "dict_type": "expected a mapping",

@@ -677,9 +677,7 @@ BAD_FILES = [
               claude_options:
                 prompt: hi
         """,
-        # Errors come in file order: the step's missing prompt (line 4) before the hint (line 7),
-        # which test_a_step_key_under_options_is_pointed_at_as_well checks.
-        4, 7, "steps[0]: missing required key 'prompt'",
+        7, 9, "steps[0].claude_options.prompt: 'prompt' belongs on the step, not under claude_options",
     ),
     (
         "step-name-with-space",
@@ -750,6 +748,237 @@ BAD_FILES = [
         """,
         7, 11, "this task has no prompt (and the step has none to share)",
     ),
+    # Strict types and bounds (issue 11): no coercion, nothing unbounded, nothing infinite.
+    (
+        "max-tokens-true",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {max_tokens: true}
+              prompt: hi
+        """,
+        6, 36,
+        'steps[0].claude_options.max_tokens: expected a whole number, got true',
+    ),
+    (
+        "max-turns-as-text",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {max_turns: "5"}
+              prompt: hi
+        """,
+        6, 35,
+        "steps[0].claude_options.max_turns: expected a whole number, got '5'",
+    ),
+    (
+        "stream-buffer-size-yes",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {stream_buffer_size: yes}
+              prompt: hi
+        """,
+        6, 44,
+        'steps[0].claude_options.stream_buffer_size: expected a whole number, got true',
+    ),
+    (
+        "max-tokens-above-the-model-limit",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {max_tokens: 200000}
+              prompt: hi
+        """,
+        6, 36,
+        'steps[0].claude_options.max_tokens: must be at most 128000, got 200000',
+    ),
+    (
+        "max-tokens-huge",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {max_tokens: 1000000000000000000000000000000}
+              prompt: hi
+        """,
+        6, 36,
+        'steps[0].claude_options.max_tokens: must be at most 128000, got 1000000000000000000000000000000',
+    ),
+    (
+        "max-tokens-float",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {max_tokens: 100.0}
+              prompt: hi
+        """,
+        6, 36,
+        'steps[0].claude_options.max_tokens: expected a whole number, got 100.0',
+    ),
+    (
+        "timeout-nan",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {timeout_seconds: .nan}
+              prompt: hi
+        """,
+        6, 41,
+        'steps[0].claude_options.timeout_seconds: expected a finite number, got nan',
+    ),
+    (
+        "idle-timeout-infinite",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {idle_timeout_seconds: .inf}
+              prompt: hi
+        """,
+        6, 46,
+        'steps[0].claude_options.idle_timeout_seconds: expected a finite number, got inf',
+    ),
+    (
+        "idle-timeout-as-text",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {idle_timeout_seconds: "10"}
+              prompt: hi
+        """,
+        6, 46,
+        "steps[0].claude_options.idle_timeout_seconds: expected a number, got '10'",
+    ),
+    (
+        "show-tools-as-number",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {stream_handler_opts: {show_tools: 1}}
+              prompt: hi
+        """,
+        6, 58,
+        'steps[0].claude_options.stream_handler_opts.show_tools: expected true or false, got 1',
+    ),
+    (
+        "base-delay-unbounded",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {retry_config: {base_delay_ms: 99999999999}}
+              prompt: hi
+        """,
+        6, 54,
+        'steps[0].claude_options.retry_config.base_delay_ms: must be at most 300000, got 99999999999',
+    ),
+    (
+        "max-delay-unbounded",
+        """\
+        workflow:
+          name: w
+          steps:
+            - name: a
+              type: claude
+              claude_options: {retry_config: {max_delay_ms: 86400000}}
+              prompt: hi
+        """,
+        6, 53,
+        'steps[0].claude_options.retry_config.max_delay_ms: must be at most 300000, got 86400000',
+    ),
+    (
+        "budget-infinite",
+        """\
+        workflow:
+          name: w
+          budget_usd: .inf
+          steps:
+            - {name: a, type: claude, prompt: hi}
+        """,
+        3, 15,
+        'budget_usd: expected a finite number, got inf',
+    ),
+    (
+        "budget-nan",
+        """\
+        workflow:
+          name: w
+          budget_usd: .nan
+          steps:
+            - {name: a, type: claude, prompt: hi}
+        """,
+        3, 15,
+        'budget_usd: expected a finite number, got nan',
+    ),
+    # workspace_dir (issue 11): tools must not reach every file, the user's files or the run records.
+    (
+        "workspace-is-the-root",
+        """\
+        workflow:
+          name: w
+          workspace_dir: "/"
+          steps:
+            - {name: a, type: claude, prompt: hi}
+        """,
+        3, 18,
+        "workspace_dir: workspace_dir '/' is the filesystem root: tools could read and change every file",
+    ),
+    (
+        "workspace-contains-the-current-folder",
+        """\
+        workflow:
+          name: w
+          workspace_dir: ".."
+          steps:
+            - {name: a, type: claude, prompt: hi}
+        """,
+        3, 18,
+        "workspace_dir: workspace_dir '..' contains the current folder: tools could reach the workflow and "
+        "its run records; use a folder of its own such as ./workspace",
+    ),
+    (
+        "workspace-is-the-current-folder",
+        """\
+        workflow:
+          name: w
+          workspace_dir: "."
+          steps:
+            - {name: a, type: claude, prompt: hi}
+        """,
+        3, 18,
+        "workspace_dir: workspace_dir '.' contains the current folder",
+    ),
 ]
 
 
@@ -766,10 +995,10 @@ def test_bad_file_gives_a_located_one_line_error(load, text, line, col, message)
     assert "\n" not in rendered
 
 
-def test_a_step_key_under_options_is_pointed_at_as_well(load):
+def test_a_prompt_under_options_is_not_also_reported_missing(load):
+    """One mistake, one error: the misplaced prompt, not a second 'missing prompt' on the step."""
     result = load(dict((case[0], case[1]) for case in BAD_FILES)["step-key-under-options"])
-    assert [(error.line, error.col) for error in result.errors] == [(4, 7), (7, 9)]
-    assert "'prompt' belongs on the step, not under claude_options" in str(result.errors[1])
+    assert [(error.line, error.col) for error in result.errors] == [(7, 9)]
 
 
 def test_all_errors_are_reported_at_once_in_file_order(load):

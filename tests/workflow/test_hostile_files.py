@@ -123,3 +123,95 @@ def test_cli_reports_every_hostile_file_on_one_line_and_exits_2(tmp_path):
     assert "Traceback" not in done.stdout + done.stderr
     summaries = [line for line in done.stdout.splitlines() if line.endswith(("error", "errors"))]
     assert len(summaries) == len(files)
+
+
+# A workflow naming a callback module; the module's top level leaves a marker when it runs.
+CALLBACK_FLOW = """\
+workflow:
+  name: w
+  steps:
+    - name: a
+      type: claude
+      claude_options:
+        stream_handler: callback
+        stream_handler_opts: {callback: "%s"}
+      prompt: hi
+"""
+MARKER_MODULE = "from pathlib import Path\nPath(__file__).with_name('ran.marker').write_text('ran')\n"
+
+
+def _callback_flow(folder: Path, reference: str) -> Path:
+    flow = folder / "flow.yaml"
+    flow.write_text(CALLBACK_FLOW % reference, encoding="utf-8")
+    return flow
+
+
+def test_validate_never_runs_a_callback_module(tmp_path):
+    (tmp_path / "hostile_callback.py").write_text(MARKER_MODULE + "def on_chunk(chunks, context): pass\n")
+    flow = _callback_flow(tmp_path, "hostile_callback:on_chunk")
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "validate", str(flow)],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert (done.returncode, done.stdout) == (0, f"{flow}: ok\n"), done.stderr
+    assert not (tmp_path / "ran.marker").exists()
+
+
+def test_a_missing_callback_function_is_found_without_running_the_module(tmp_path):
+    (tmp_path / "hostile_callback.py").write_text(MARKER_MODULE + "async def on_batch(chunks, ctx): pass\n")
+    first = load_workflow(_callback_flow(tmp_path, "hostile_callback:on_chunk")).errors[0]
+    assert (first.line, first.col) == (8, 41)
+    assert first.message == (
+        "'hostile_callback:on_chunk': module 'hostile_callback' has no function 'on_chunk'"
+    )
+    assert not (tmp_path / "ran.marker").exists()
+
+
+def test_a_callback_in_a_package_is_found_without_running_the_package(tmp_path):
+    package = tmp_path / "hostile_package"
+    package.mkdir()
+    (package / "__init__.py").write_text(MARKER_MODULE)
+    (package / "hooks.py").write_text("from json import dumps as on_chunk\n")
+    assert load_workflow(_callback_flow(tmp_path, "hostile_package.hooks:on_chunk")).ok
+    first = load_workflow(_callback_flow(tmp_path, "hostile_package.hooks:missing")).errors[0]
+    assert first.message == (
+        "'hostile_package.hooks:missing': module 'hostile_package.hooks' has no function 'missing'"
+    )
+    assert not (package / "ran.marker").exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("def on_chunk(:\n",
+         "'broken_callback:on_chunk': broken_callback.py does not parse: invalid syntax (line 1)"),
+        (None, "'broken_callback:on_chunk' cannot be imported: ModuleNotFoundError: no module named "
+               "'broken_callback' (looked in the Python path, the current folder and the workflow's folder)"),
+    ],
+    ids=["syntax-error", "fifo"],
+)
+def test_an_unreadable_callback_module_is_one_line(tmp_path, source, message):
+    module = tmp_path / "broken_callback.py"
+    if source is None:
+        os.mkfifo(module)  # reading it would block validate forever; import skips it too
+    else:
+        module.write_text(source)
+    started = time.perf_counter()
+    first = load_workflow(_callback_flow(tmp_path, "broken_callback:on_chunk")).errors[0]
+    assert time.perf_counter() - started < 5
+    assert first.message == message
+
+
+def test_workspace_may_not_be_the_home_directory(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(f"workflow:\n  name: w\n  workspace_dir: {home}\n  steps:\n"
+                    "    - {name: a, type: claude, prompt: hi}\n")
+    first = load_workflow(flow).errors[0]
+    assert str(first) == (f"{flow}:3:18: workspace_dir: workspace_dir '{home}' is your home directory: "
+                          "tools could read and change all your files")
+    (home / "ws").mkdir()
+    flow.write_text(flow.read_text().replace(str(home), str(home / "ws")))
+    assert load_workflow(flow).ok

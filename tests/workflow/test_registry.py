@@ -33,7 +33,8 @@ def _flow(step: str) -> str:
 
 
 def test_a_registered_step_type_validates_into_its_model(toy):
-    result = parse_workflow(_flow("    - {name: b, type: toy, loudness: 3, prompt: 'after {{steps.a.text}}'}\n"))
+    step = "    - {name: b, type: toy, loudness: 3, prompt: 'after {{steps.a.text}}'}\n"
+    result = parse_workflow(_flow(step))
     assert result.ok, "\n".join(map(str, result.errors))
     step = result.workflow.steps[1]
     assert isinstance(step, ToyStep) and step.loudness == 3
