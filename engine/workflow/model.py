@@ -344,6 +344,10 @@ class SessionContextPart(FrozenModel):
 PromptPart = Annotated[
     StaticPart | FilePart | PreviousResponsePart | SessionContextPart, Field(discriminator="type")
 ]
+# Each kind of prompt part by its `type`, read from the union above (the one list of them).
+PART_MODELS: dict[str, type[BaseModel]] = {
+    get_args(part.model_fields["type"].annotation)[0]: part for part in get_args(get_args(PromptPart)[0])
+}
 
 
 Prompt = Annotated[

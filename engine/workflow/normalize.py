@@ -12,19 +12,16 @@ from pydantic import BaseModel
 
 from engine.workflow import compat
 from engine.workflow.model import (
+    PART_MODELS,
     RETRY_REASONS,
     BatchConfig,
     BatchTask,
     ClaudeOptions,
     Defaults,
     ExtractionConfig,
-    FilePart,
     ParallelTask,
-    PreviousResponsePart,
     RetryConfig,
     SessionConfig,
-    SessionContextPart,
-    StaticPart,
     Workflow,
     handler_option_keys,
     is_keyed_by_handler,
@@ -36,12 +33,6 @@ from engine.workflow.sourced import Src, SrcList, from_plain, merge
 from engine.workflow.suggest import closest, did_you_mean, one_of
 from engine.workflow.yaml_source import RawPath
 
-PART_MODELS: dict[str, type[BaseModel]] = {
-    "static": StaticPart,
-    "file": FilePart,
-    "previous_response": PreviousResponsePart,
-    "session_context": SessionContextPart,
-}
 # Fields of a step model that hold tasks, and the model of each task.
 TASK_MODELS: dict[str, type[BaseModel]] = {"tasks": BatchTask, "parallel_tasks": ParallelTask}
 
