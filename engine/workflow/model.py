@@ -56,7 +56,7 @@ Bool = Annotated[bool, Strict()]
 MAX_OUTPUT_TOKENS = 128_000  # the largest output any current Claude model allows
 MAX_DELAY_MS = 5 * 60 * 1000  # five minutes: no retry or flush waits longer (engine/retry.py caps at it)
 MAX_SECONDS = 7 * 24 * 3600.0  # a week: the longest timeout worth writing down
-MAX_COUNT = 10_000  # turns, tasks at once, chunks per batch, attempts, kept turns
+MAX_COUNT = 1_000_000  # turns, tasks at once, chunks per batch, kept turns: a million is never meant
 MAX_BYTES = 1 << 40  # a terabyte
 MAX_BUDGET_USD = 1_000_000.0
 
