@@ -24,6 +24,8 @@ UNSUPPORTED_STEP_TYPES = frozenset(
     }
 )
 UNSUPPORTED_PROMPT_TYPES = frozenset({"claude_continue"})
+# The preset of a claude_step that names none, when the workflow sets no default (pipeline_ex's too).
+DEFAULT_SMART_PRESET = "development"
 
 
 def _ms_to_seconds(value: Any) -> Any:
@@ -52,7 +54,13 @@ _NO_OUTPUT_FORMAT = "answers always stream as text events, use claude_extract fo
 _ALWAYS_VISIBLE = "the dashboard and events.jsonl already show everything"
 
 # Keys that do nothing here: key -> why (shown in the warning).
+_CLAUDE_CODE = "it configures Claude Code, and this runner calls the Messages API directly"
+_ONE_VERSION = "this format has one version"
+
+# Keys beside the top-level `workflow:` that do nothing here.
+TOP_LEVEL_IGNORED: dict[str, str] = {"version": _ONE_VERSION}
 WORKFLOW_IGNORED: dict[str, str] = {
+    "version": _ONE_VERSION,
     "checkpoint_enabled": "checkpoints are not supported, run records go to output_dir",
     "checkpoint_dir": "checkpoints are not supported, run records go to output_dir",
     "claude_auth": "credentials come from ANTHROPIC_API_KEY, or the simulator is used",
@@ -81,7 +89,67 @@ OPTION_IGNORED: dict[str, str] = {
     "mcp_config": "MCP servers are not supported",
     "session_id": "use a claude_session step to continue a conversation",
     "resume_session": "use a claude_session step to continue a conversation",
+    # Claude Code (Agent SDK) options pipeline_ex passes through.
+    "mcp_servers": "MCP servers are not supported",
+    "agents": "subagents are not supported (" + _CLAUDE_CODE + ")",
+    "hooks": "hooks are not supported (" + _CLAUDE_CODE + "); no hook command is run",
+    "enable_skills": "skills are not supported (" + _CLAUDE_CODE + ")",
+    "setting_sources": "settings files are not read (" + _CLAUDE_CODE + ")",
+    "settings": "settings files are not read (" + _CLAUDE_CODE + ")",
+    "add_dirs": "tools only ever see workspace_dir",
+    "env": "tools run with a clean environment",
+    "extra_args": _CLAUDE_CODE,
+    "continue_conversation": "use a claude_session step to continue a conversation",
+    "fork_session": "use a claude_session step to continue a conversation",
+    "include_partial_messages": "answers always stream token by token",
+    "output_style": _CLAUDE_CODE,
+    "plugins": "plugins are not supported (" + _CLAUDE_CODE + ")",
+    "user": _CLAUDE_CODE,
 }
+
+# Claude Code tools in allowed_tools: read as the tool here that does the same, or dropped with a warning.
+TOOL_ALIASES: dict[str, str] = {
+    "MultiEdit": "Edit",
+    "NotebookRead": "Read",
+    "NotebookEdit": "Edit",
+    "Search": "Grep",
+}
+TOOLS_IGNORED: dict[str, str] = {
+    "Task": "subagents are not supported",
+    "Agent": "subagents are not supported",
+    "WebFetch": "there is no web tool (Bash has the network only with sandbox_network)",
+    "WebSearch": "there is no web tool",
+    "TodoWrite": "there is no to-do tool",
+    "TodoRead": "there is no to-do tool",
+    "BashOutput": "Bash calls run to completion, there is no background shell",
+    "KillBash": "Bash calls run to completion, there is no background shell",
+    "KillShell": "Bash calls run to completion, there is no background shell",
+    "SlashCommand": "slash commands are Claude Code's",
+    "Skill": "skills are not supported",
+    "ExitPlanMode": "there is no plan mode",
+    "exit_plan_mode": "there is no plan mode",
+}
+MCP_TOOL_PREFIX = "mcp__"
+
+
+def task_file_prompt(file: Any, prompt: Any) -> Any:
+    """A pipeline_ex batch task's `file`: the file's text comes first, then the task's prompt (or
+    "Analyze this file", pipeline_ex's default)."""
+    parts: list[Any] = [{"type": "file", "path": file}]
+    if prompt is None:
+        return [*parts, "Analyze this file"]
+    return [*parts, *(prompt if isinstance(prompt, list) else [prompt])]
+
+
+def tool_rule_refusal(name: str) -> str:
+    """Why a Claude Code permission rule such as `Bash(git:*)` is refused rather than ignored."""
+    tool = name.partition("(")[0]
+    return (
+        f"'{name}' is a Claude Code permission rule, which this runner cannot honour: a tool here is "
+        f"allowed whole or not at all; list '{tool}' (confined to workspace_dir) or leave it out"
+    )
+
+
 SESSION_CONFIG_IGNORED: dict[str, str] = {
     "checkpoint_frequency": "the session is stored after every turn",
     "description": "it was documentation only",

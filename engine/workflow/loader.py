@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from engine.workflow.checks import run_checks
 from engine.workflow.errors import Diagnostic, WorkflowError
 from engine.workflow.model import Workflow
-from engine.workflow.normalize import Normalizer
+from engine.workflow.normalize import Normalizer, adopt_bare_workflow
 from engine.workflow.report import Report
 from engine.workflow.yaml_source import SourceError, YamlDocument, parse_yaml, read_yaml
 
@@ -65,7 +65,12 @@ def parse_workflow(text: str, source: str = "<string>", vars: Mapping[str, str] 
 
 
 def _validate(document: YamlDocument, file: str, source: Path, cli_vars: Mapping[str, str]) -> LoadResult:
+    bare = adopt_bare_workflow(document)
     report = Report(file, document)
+    if bare:
+        report.at_value(
+            ("workflow",), "no top-level 'workflow:' key: the file is read as the workflow itself", "warning"
+        )
     for mark, path, message in document.problems:
         report.add(mark, path, message)
     normalized = Normalizer(report, cli_vars).run(document.data)

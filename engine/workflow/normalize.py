@@ -31,7 +31,7 @@ from engine.workflow.registry import HANDLERS, STEP_TYPES
 from engine.workflow.report import Report, describe_value
 from engine.workflow.sourced import Src, SrcList, from_plain, merge
 from engine.workflow.suggest import closest, did_you_mean, one_of
-from engine.workflow.yaml_source import RawPath
+from engine.workflow.yaml_source import RawPath, YamlDocument
 
 # Fields of a step model that hold tasks, and the model of each task.
 TASK_MODELS: dict[str, type[BaseModel]] = {"tasks": BatchTask, "parallel_tasks": ParallelTask}
@@ -41,6 +41,19 @@ def input_keys(model: type[BaseModel]) -> list[str]:
     """The keys a file may use for `model` (aliases where a field has one; never a field the loader
     sets itself, such as `Workflow.source`)."""
     return [info.alias or name for name, info in model.model_fields.items() if not info.exclude]
+
+
+def adopt_bare_workflow(document: YamlDocument) -> bool:
+    """pipeline_ex's generated files may leave out `workflow:`: a mapping with `steps` and no `workflow`
+    key is unambiguous, and is read as the workflow itself (positions moved under `workflow`)."""
+    data = document.data
+    if not (isinstance(data, dict) and "workflow" not in data and "steps" in data):
+        return False
+    document.data = {"workflow": data}
+    document.values = {("workflow", *path): mark for path, mark in document.values.items()}
+    document.keys = {("workflow", *path): mark for path, mark in document.keys.items()}
+    document.problems = [(mark, ("workflow", *path), message) for mark, path, message in document.problems]
+    return True
 
 
 class StepSeen(NamedTuple):  # not a dataclass: see errors.Diagnostic
@@ -82,7 +95,11 @@ class Normalizer:
                 self.report.at_value((), "missing the top-level 'workflow' key")
             return Normalized(None)
         for key in data:
-            if key != "workflow":
+            if key in compat.TOP_LEVEL_IGNORED:
+                self.report.at_key(
+                    (key,), compat.ignored_message(key, compat.TOP_LEVEL_IGNORED[key]), "warning"
+                )
+            elif key != "workflow":
                 self.report.at_key((key,), f"unknown top-level key '{key}'; expected only 'workflow'")
         raw = data["workflow"]
         if not isinstance(raw, dict):
@@ -283,9 +300,8 @@ class Normalizer:
         if "preset" in src:
             preset = (src["preset"], src.origin("preset"))
         elif is_smart:
-            preset = default_preset
-            if preset is None:
-                self.report.at_value(path, "missing required key 'preset' (or set workflow.defaults.preset)")
+            # As pipeline_ex does: the workflow's default preset, else development.
+            preset = default_preset or (compat.DEFAULT_SMART_PRESET, path)
         merged = Src((*path, "claude_options"))
         if preset is not None:
             name, origin = preset
@@ -359,10 +375,57 @@ class Normalizer:
                 self._retry(src["retry_config"], src.origin("retry_config")),
                 src.origin("retry_config"),
             )
+        for key in ("allowed_tools", "disallowed_tools"):
+            if key in src:
+                src.put(
+                    key,
+                    self._tools(src[key], src.origin(key), allowing=key == "allowed_tools"),
+                    src.origin(key),
+                )
         if "stream_handler_opts" in src:
             origin = src.origin("stream_handler_opts")
             src.put("stream_handler_opts", self._handler_options(src["stream_handler_opts"], origin), origin)
         return src
+
+    def _tools(self, raw: Any, path: RawPath, *, allowing: bool) -> Any:
+        """Claude Code's tool names: read as ours where one does the same, else dropped with a warning;
+        its permission rules (`Bash(git:*)`) are refused, since ignoring one would allow more or less."""
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list):
+            return raw
+        single = isinstance(raw, str)
+        tools = SrcList(path)
+        for index, name in enumerate(items):
+            item_path = path if single else (*path, index)
+            if not isinstance(name, str):
+                tools.add(name, item_path)
+            elif "(" in name and name.endswith(")"):
+                self.report.at_value(item_path, compat.tool_rule_refusal(name))
+            elif allowing and name in compat.TOOL_ALIASES:
+                alias = compat.TOOL_ALIASES[name]
+                self.report.at_value(
+                    item_path, f"tool '{name}' (Claude Code's) is read as '{alias}'", "warning"
+                )
+                if alias not in tools:
+                    tools.add(alias, item_path)
+            elif (
+                name in compat.TOOLS_IGNORED
+                or name in compat.TOOL_ALIASES
+                or name.startswith(compat.MCP_TOOL_PREFIX)
+            ):
+                reason = compat.TOOLS_IGNORED.get(name) or (
+                    "MCP servers are not supported"
+                    if name.startswith(compat.MCP_TOOL_PREFIX)
+                    else f"there is no {name} tool to disallow"
+                )
+                self.report.at_value(
+                    item_path,
+                    f"tool '{name}' (Claude Code's) has no effect here and is ignored: {reason}",
+                    "warning",
+                )
+            else:
+                tools.add(name, item_path)
+        return tools
 
     def _cwd(self, cwd: Any, path: RawPath) -> None:
         workspace = os.path.normpath(self.workspace_dir)
@@ -522,9 +585,17 @@ class Normalizer:
             if not isinstance(raw_task, dict):
                 tasks.add(raw_task, task_path)
                 continue
+            # pipeline_ex's batch tasks may name a file to work on, and may leave out their id.
+            file = raw_task.get("file") if model is BatchTask else None
+            if model is BatchTask:
+                raw_task = {name: value for name, value in raw_task.items() if name != "file"}
             task = self.keys(
                 raw_task, task_path, input_keys(model), renames=compat.TASK_RENAMES, where="task"
             )
+            if model is BatchTask and "id" not in task:
+                task.put("id", f"task_{index}", task_path)
+            if file is not None:
+                task.put("prompt", compat.task_file_prompt(file, task.get("prompt")), (*task_path, "file"))
             own_prompt = (
                 self._prompt(task["prompt"], task.origin("prompt"))
                 if "prompt" in task

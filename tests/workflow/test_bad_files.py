@@ -133,12 +133,13 @@ BAD_FILES = [
         2, 3, "workflow: missing required key 'name'",
     ),
     (
-        "keys-outside-workflow",
+        "keys-outside-workflow",  # pipeline_ex's generated form
         """\
         name: w
         steps: []
         """,
-        1, 1, "missing the top-level 'workflow:' key: indent these keys under it",
+        # Read as the workflow itself (pipeline_ex's generated form), with a warning.
+        2, 8, "steps: must not be empty",
     ),
     (
         "workflow-is-text",
@@ -642,16 +643,20 @@ BAD_FILES = [
         6, 44, "give either 'timeout_seconds' or 'timeout_ms' (its pipeline_ex spelling)",
     ),
     (
-        "smart-without-preset",
+        "claude-code-permission-rule",
         """\
         workflow:
           name: w
           steps:
             - name: a
-              type: claude_smart
+              type: claude
+              claude_options:
+                allowed_tools: [Read, "Bash(git:*)"]
               prompt: hi
         """,
-        4, 7, "missing required key 'preset' (or set workflow.defaults.preset)",
+        7, 31, "steps[0].claude_options.allowed_tools[1]: 'Bash(git:*)' is a Claude Code permission rule, "
+        "which this runner cannot honour: a tool here is allowed whole or not at all; list 'Bash' "
+        "(confined to workspace_dir) or leave it out",
     ),
     (
         "option-on-the-step",
