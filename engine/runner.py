@@ -98,6 +98,8 @@ class Runner:
             budget=RunBudget(workflow.budget_usd, lambda why: self.control.interrupt_all(why, "guard")),
             handlers=handlers or HandlerEnvironment(),
         )
+        if workflow.source is not None:
+            self.env.handlers.module_paths = (Path.cwd(), workflow.source.parent)
         self.recorder = RunRecorder(run_dir, str(workflow.source or ""))
         self.results: dict[str, StepResult] = {}
         self.task_results: dict[str, StepResult] = {}  # tasks of parallel and batch steps, by step id

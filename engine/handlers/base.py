@@ -55,6 +55,9 @@ class HandlerEnvironment:
     buffers: dict[str, BufferHandler] = field(default_factory=dict)
     # When false (the dashboard draws the text), console handlers are left out.
     console_enabled: bool = True
+    # Where callback modules are looked for besides sys.path: the current folder and the workflow's,
+    # as `pipeline validate` does.
+    module_paths: tuple[Path, ...] = ()
 
 
 class StreamHandler:

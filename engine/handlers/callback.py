@@ -11,6 +11,7 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from engine.events import StepFinished, event_to_dict
@@ -18,23 +19,21 @@ from engine.handlers.base import HandlerContext, HandlerEnvironment, StreamHandl
 from engine.workflow.model import CallbackHandlerOptions
 
 
-def import_callable(spec: str) -> Callable[..., Any]:
-    """Resolve `"package.module:function"`, also from the current directory (where a user keeps their
-    callbacks beside the workflow); raises ValueError with a clear one-line message."""
+def import_callable(spec: str, module_paths: Sequence[Path] = ()) -> Callable[..., Any]:
+    """Resolve `"package.module:function"`, also from the current directory and `module_paths` (where a
+    user keeps their callbacks beside the workflow); raises ValueError with a clear one-line message."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"callback {spec!r} must look like 'package.module:function'")
-    cwd = os.getcwd()
-    added = cwd not in sys.path
-    if added:
-        sys.path.append(cwd)
+    added = [p for p in dict.fromkeys([os.getcwd(), *map(str, module_paths)]) if p not in sys.path]
+    sys.path.extend(added)
     try:
         target: Any = importlib.import_module(module_name)
     except (Exception, SystemExit) as exc:
         raise ValueError(f"{spec!r} cannot be imported: {type(exc).__name__}: {exc}") from exc
     finally:
-        if added:
-            sys.path.remove(cwd)
+        for path in added:
+            sys.path.remove(path)
     for part in attr.split("."):
         target = getattr(target, part, None)
         if target is None:
@@ -62,8 +61,10 @@ class CallbackHandler(StreamHandler):
         super().__init__(context, options, env)
         if not options.callback:
             raise ValueError("the callback handler needs stream_handler_opts.callback: 'module:function'")
-        self.callback = import_callable(options.callback)
-        self.on_complete = import_callable(options.on_complete) if options.on_complete else None
+        self.callback = import_callable(options.callback, env.module_paths)
+        self.on_complete = (
+            import_callable(options.on_complete, env.module_paths) if options.on_complete else None
+        )
 
     async def handle(self, chunks: Sequence[str]) -> None:
         await _call(self.callback, list(chunks), self.context.as_dict())
