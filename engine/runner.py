@@ -100,6 +100,7 @@ class Runner:
             control=self.control,
             budget=RunBudget(workflow.budget_usd, lambda why: self.control.interrupt_all(why, "guard")),
             handlers=handlers or HandlerEnvironment(),
+            resumed_from=resume.run_id if resume else None,
         )
         self.resume = resume
         self.recorder = RunRecorder(
