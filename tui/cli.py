@@ -120,8 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--no-tui", action="store_true", help="console output instead of the dashboard")
     replay.add_argument("--exit-when-done", action="store_true", help="dashboard: close when it ends")
     replay.add_argument("--theme", choices=("dark", "light"), default=None, help="dashboard theme")
+    add_web_options(replay)
     replay.set_defaults(handler="tui.commands.replay:main")
     return parser
+
+
+def add_web_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--web", action="store_true",
+                        help="serve the dashboard to a browser (textual-serve) instead of this terminal")
+    parser.add_argument("--web-host", default="127.0.0.1", metavar="HOST", help="--web: default 127.0.0.1")
+    parser.add_argument("--web-port", type=int, default=8000, metavar="PORT", help="--web: default 8000")
 
 
 def positive_float(text: str) -> float:
@@ -136,6 +144,7 @@ def positive_float(text: str) -> float:
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
     """The options of `pipeline run`, shared by `pipeline resume`."""
+    add_web_options(run)
     run.add_argument("--no-tui", action="store_true", help="console output instead of the dashboard")
     run.add_argument("--provider", choices=("auto", "anthropic", "simulator"), default="auto",
                      help="auto: the real API when ANTHROPIC_API_KEY is set, else the simulator")
@@ -158,6 +167,7 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `--web` runs the same command per page
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE

@@ -23,7 +23,11 @@ def main(args: Any) -> int:
     except RecordError as exc:
         print(f"pipeline: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if sys.stdout.isatty() and not args.no_tui:
+    from tui.commands.web import dashboard_wanted, serve
+
+    if args.web:
+        return serve(args)
+    if dashboard_wanted(args):
         return replay_in_dashboard(ReplayRun(events, run_dir, speed=args.speed), args)
     return asyncio.run(replay_in_console(events, run_dir, args.speed))
 

@@ -40,7 +40,11 @@ def main(args: Any) -> int:
     except Exception as exc:  # a broken scenario file is a user mistake: one line, no traceback
         print(f"pipeline: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if sys.stdout.isatty() and not args.no_tui:
+    from tui.commands.web import dashboard_wanted, serve
+
+    if getattr(args, "web", False):
+        return serve(args)
+    if dashboard_wanted(args):
         from tui.dashboard import run_dashboard
 
         return run_dashboard(loaded.workflow, args, launch)
