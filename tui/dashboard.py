@@ -52,4 +52,9 @@ def run_dashboard(workflow: Any, args: Any, launch: Any) -> int:
         from tui.summary import print_summary
 
         print_summary(app.result)
+        if app.resume_requested:  # R in the dashboard: the same command again, resuming this run
+            from tui.commands.run import main
+
+            args.resume = str(app.result.run_dir)
+            return int(main(args))
     return app.return_code if app.return_code is not None else int(code or 0)
