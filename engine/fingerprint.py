@@ -10,14 +10,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 from engine.templating import PromptError, Scope, assemble_prompt
 from engine.workflow.model import StepBase
 
 
-def step_fingerprint(step: StepBase, scope: Scope) -> str | None:
+async def step_fingerprint(step: StepBase, scope: Scope) -> str | None:
     """The hash of the step's inputs, or None when its prompt cannot be assembled (it would fail)."""
     digest = hashlib.sha256()
     definition = step.model_dump(mode="json")
@@ -25,13 +25,15 @@ def step_fingerprint(step: StepBase, scope: Scope) -> str | None:
     digest.update(b"\0model\0" + step.claude_options.model.encode())
     try:
         for prompt in _prompts(step, scope):
-            digest.update(b"\0prompt\0" + prompt.encode())
+            digest.update(b"\0prompt\0" + (await prompt).encode())
     except PromptError:
-        return None
+        return None  # the step will fail the same way when it runs; nothing to reuse
+    except Exception:
+        return None  # a hash that cannot be taken only means no reuse: it must never stop the run
     return "sha256:" + digest.hexdigest()
 
 
-def _prompts(step: StepBase, scope: Scope) -> Iterator[str]:
+def _prompts(step: StepBase, scope: Scope) -> Iterator[Coroutine[Any, Any, str]]:
     """Every user message the step sends: its own prompt (once per batch item) and its tasks'."""
     items: Any = getattr(step, "items", None)
     if items:

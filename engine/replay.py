@@ -182,19 +182,23 @@ class ReplayRun:
                     if self.handlers and not event.tasks:
                         pumps[event.step_id] = self._start_handlers(event, workflow)
                 self.lateness.append(loop.time() - due)
+                if not isinstance(event, StepFinished):
+                    self.bus.publish(event)
+                    finished = event if isinstance(event, RunFinished) else finished
+                    continue
+                # As in a run: the step's handlers deliver what they have, then see its end and close.
+                step_pumps = pumps.pop(event.step_id, [])
+                await asyncio.gather(*(pump.drain() for pump in step_pumps))
                 self.bus.publish(event)
-                if isinstance(event, StepFinished):
-                    target = tasks if parents.get(event.step_id) else results
-                    target[event.step_id] = StepResult(
-                        event.step_id, event.status, event.reason, event.stop_reason, event.error,
-                        event.metrics,
-                    )
-                    await asyncio.gather(*(pump.stop() for pump in pumps.pop(event.step_id, ())))
-                elif isinstance(event, RunFinished):
-                    finished = event
+                await asyncio.gather(*(pump.close(event) for pump in step_pumps))
+                target = tasks if parents.get(event.step_id) else results
+                target[event.step_id] = StepResult(
+                    event.step_id, event.status, event.reason, event.stop_reason, event.error, event.metrics
+                )
         finally:
-            for step_pumps in pumps.values():
-                await asyncio.gather(*(pump.stop() for pump in step_pumps))
+            for step_pumps in pumps.values():  # steps the record never saw end (a forced quit)
+                await asyncio.gather(*(pump.drain() for pump in step_pumps))
+                await asyncio.gather(*(pump.close(None) for pump in step_pumps))
         if finished is None:  # stopped early, or the record ends before the run did (a forced quit)
             finished = RunFinished(self.run_id, "interrupted", "replay ended before the run did")
             self.bus.publish(finished)

@@ -197,7 +197,7 @@ class Runner:
                 self._skip(step, f"condition is false: {step.condition}")
                 return self.results[step.name]
         context = StepContext(step, scope, self.results, self.env, self.task_results)
-        fingerprint = step_fingerprint(step, scope)
+        fingerprint = await step_fingerprint(step, scope)
         reuse = self.resume.reuse(step.name, fingerprint, self.run_dir / "spool") if self.resume else None
         if reuse is not None:
             result = self._publish_reused(step, reuse)
