@@ -124,3 +124,30 @@ def test_pipeline_resume_on_the_command_line(tmp_path, capsys, monkeypatch):
     assert {r["status"] for r in records} == {"failed", "succeeded"}
     assert cli(["resume", "nope", *argv]) == 2
     assert "no run 'nope'" in capsys.readouterr().err
+
+
+async def test_a_parallel_step_is_reused_with_its_tasks(harness_factory, tmp_path):
+    steps = """
+    - name: angles
+      type: parallel_claude
+      claude_options: {stream_handler: buffer}
+      parallel_tasks:
+        - {id: plot, prompt: "plot angle", output_to_file: plot.md}
+        - {id: music, prompt: "music angle"}
+    - name: verdict
+      type: claude
+      claude_options: {stream_handler: buffer}
+      prompt: "Weigh {{steps.angles.data.plot.text}}"
+    """
+    async with harness_factory({"answer_tokens": 20}, tokens_per_second=0) as h:
+        first = await start(h, workflow(steps, tmp=tmp_path))
+    async with harness_factory({"answer_tokens": 20}, tokens_per_second=0) as h:
+        again = await start(h, workflow(steps, tmp=tmp_path), ResumeSource.load(first.run_dir))
+        assert h.sim.log == []
+    assert again.status == "succeeded"
+    assert again.tasks["angles.plot"].text == first.tasks["angles.plot"].text
+    assert again.steps["angles"].data == first.steps["angles"].data
+    assert (again.run_dir / "plot.md").read_text(encoding="utf-8") == first.tasks["angles.plot"].text
+    record = valid_record(again.run_dir)
+    assert record["steps"]["angles.music"]["reused_from"] == first.run_id
+    assert record["steps"]["angles.music"]["parent"] == "angles"

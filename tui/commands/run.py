@@ -47,7 +47,11 @@ def main(args: Any) -> int:
     if dashboard_wanted(args):
         from tui.dashboard import run_dashboard
 
-        return run_dashboard(loaded.workflow, args, launch)
+        def resume_it(run_dir: Path) -> int:
+            args.resume = str(run_dir)
+            return main(args)
+
+        return run_dashboard(loaded.workflow, args, launch, on_resume=resume_it)
     return asyncio.run(run_in_console(loaded.workflow, launch))
 
 
