@@ -43,6 +43,10 @@ class StepContext:
     def run_id(self) -> str:
         return self._run.run_id
 
+    def is_this_run(self, run_id: str | None) -> bool:
+        """This run, or the run it resumes (whose conversations it carries on)."""
+        return run_id is not None and run_id in (self._run.run_id, self._run.resumed_from)
+
     def publish(self, event: Event) -> None:
         self._run.publish(event)
 

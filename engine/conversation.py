@@ -65,6 +65,7 @@ class RunEnvironment:
     control: StepControl
     budget: RunBudget
     handlers: HandlerEnvironment = field(default_factory=HandlerEnvironment)
+    resumed_from: str | None = None  # the run this one resumes: its sessions are this run's own
 
     def publish(self, event: Event) -> None:
         self.bus.publish(event)

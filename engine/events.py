@@ -147,6 +147,24 @@ class StepFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class StepSaved:
+    """A step's (or task's) result is saved in the run folder, after its `StepFinished`.
+
+    Paths are relative to the run folder. `data` is inline when small, else in `data_file`.
+    `fingerprint` hashes the step's inputs (see `engine.fingerprint`); `reused_from` names the run
+    whose result a resumed run reused instead of running the step again.
+    """
+
+    step_id: str
+    text_file: str | None = None
+    data: Any = None
+    data_file: str | None = None
+    fingerprint: str | None = None
+    reused_from: str | None = None
+    kind: str = field(default="step_saved", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     run_id: str
     status: RunStatus
@@ -169,6 +187,7 @@ Event = (
     | Retrying
     | Interrupted
     | StepFinished
+    | StepSaved
     | RunFinished
 )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from engine.handlers import HandlerEnvironment
 from engine.limits import raise_open_file_limit
 from engine.providers import Provider, ProviderName, open_provider
+from engine.resume import ResumeSource
 from engine.runner import RunHandle, Runner
 from engine.simulator import SimulatorConfig
 from engine.workflow.model import Workflow
@@ -24,8 +25,11 @@ def start_run(
     provider_name: str = "auto",
     output_dir: Path | None = None,
     handlers: HandlerEnvironment | None = None,
+    resume: ResumeSource | None = None,
 ) -> RunHandle:
-    """Start `workflow` on an open provider; the run goes on in its own task."""
+    """Start `workflow` on an open provider; the run goes on in its own task.
+
+    With `resume`, steps whose recorded result in that run is still valid are reused, not run."""
     runner = Runner(
         workflow,
         provider.client,
@@ -33,6 +37,7 @@ def start_run(
         simulated=provider.simulated,
         output_dir=output_dir,
         handlers=handlers,
+        resume=resume,
     )
     return runner.start()
 
@@ -45,8 +50,11 @@ async def open_run(
     simulator: SimulatorConfig | None = None,
     output_dir: Path | None = None,
     handlers: HandlerEnvironment | None = None,
+    resume: ResumeSource | None = None,
 ) -> AsyncIterator[RunHandle]:
     """Open the provider, start `workflow` and yield its run handle; leaving the block closes the provider."""
     raise_open_file_limit()  # wide parallel and batch steps need many connections at once
     async with open_provider(provider, simulator_config=simulator) as opened:
-        yield start_run(workflow, opened, provider_name=provider, output_dir=output_dir, handlers=handlers)
+        yield start_run(
+            workflow, opened, provider_name=provider, output_dir=output_dir, handlers=handlers, resume=resume
+        )

@@ -1,21 +1,30 @@
-"""The run record: `run.json` (kept current, written atomically) and `events.jsonl` (every event).
+"""The run record: `run.json` (kept current, written atomically), `events.jsonl` (every event) and
+`results/` (each step's final text, and its data when large).
 
-A subscriber like any other. Consecutive text deltas of a step are written as one `text` line per
-drain (with the number of chunks it holds), so the log stays proportional to the text, not to tokens.
+run.json follows `engine/data/run.schema.json` (its `schema_version`): per step and task the status
+and reason, attempts, usage and cost, the metrics, where the full text lives, the parsed `data` and
+the input fingerprint that `--resume` compares.
+
+events.jsonl is what `pipeline replay` plays back: every line has the wall-clock time its first event
+was published. Consecutive text deltas of a step are merged into one `text` line per drain, with
+`offsets` ([ms after `ts`, characters] per burst) so replay keeps their timing while the log stays
+proportional to the text, not to tokens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from engine.bus import EventBus, Inbox
+from engine.bus import EventBus
 from engine.events import (
     Event,
     Interrupted,
@@ -24,23 +33,29 @@ from engine.events import (
     RunStarted,
     StepFinished,
     StepPhase,
+    StepSaved,
     StepStarted,
     TextDelta,
     ThinkingDelta,
-    ToolCall,
-    ToolResult,
-    Usage,
     event_to_dict,
 )
 
+if TYPE_CHECKING:
+    from engine.results import StepResult
+
+SCHEMA_VERSION = 1
 SNAPSHOT_EVERY_S = 1.0
 RECORD_LATENCY_S = 0.1
+BURST_S = 0.002  # text deltas closer together than this share one offset mark
+INLINE_DATA_BYTES = 64 * 1024  # larger `data` goes to results/<step>.data.json, not into run.json
+RESULTS_DIR = "results"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # Compact: json's C encoder is used only without `indent`, about 4x faster (`jq .` pretty-prints it).
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
     with open(tmp, "w", encoding="utf-8") as out:
         out.write(text)
     # Rename is atomic: a reader (or a process killed mid-write) sees the old or the new file, never
@@ -48,26 +63,73 @@ def write_json_atomically(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def safe_file_name(step_id: str) -> str:
+    """A file name for a step id: the id itself when harmless, else a cleaned one made unique by a hash."""
+    if _SAFE_NAME.fullmatch(step_id):
+        return step_id
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", step_id)[:80].lstrip(".") or "step"
+    return f"{cleaned}-{hashlib.sha256(step_id.encode()).hexdigest()[:8]}"
+
+
+def save_result(
+    run_dir: Path, result: StepResult, fingerprint: str | None = None, reused_from: str | None = None
+) -> StepSaved:
+    """Write a finished step's text (and large data) under `results/`; the event says where."""
+    results = run_dir / RESULTS_DIR
+    name = safe_file_name(result.step_id)
+    text_file = data_file = None
+    if result.spool is not None:
+        with contextlib.suppress(OSError):
+            result.spool.copy_to(results / f"{name}.txt")
+            text_file = f"{RESULTS_DIR}/{name}.txt"
+    data = result.data
+    if data is not None:
+        encoded = json.dumps(data, ensure_ascii=False, default=str)
+        if len(encoded) > INLINE_DATA_BYTES:
+            with contextlib.suppress(OSError):
+                results.mkdir(parents=True, exist_ok=True)
+                (results / f"{name}.data.json").write_text(encoded + "\n", encoding="utf-8")
+                data_file = f"{RESULTS_DIR}/{name}.data.json"
+            data = None
+    return StepSaved(result.step_id, text_file, data, data_file, fingerprint, reused_from)
+
+
 class RunRecorder:
     """Keeps `run_dir/run.json` and `run_dir/events.jsonl` current from the event stream."""
 
-    def __init__(self, run_dir: Path, workflow_file: str | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        workflow_file: str | None = None,
+        *,
+        resumed_from: str | None = None,
+        vars: dict[str, str] | None = None,
+    ) -> None:
         self.run_dir = run_dir
-        # The record is for people and crash recovery, not for milliseconds: batch its wake-ups.
-        self.inbox = Inbox(latency=RECORD_LATENCY_S)
         self.state: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
             "run_id": run_dir.name,
             "workflow": None,
-            "workflow_file": workflow_file,
+            "workflow_file": str(Path(workflow_file).resolve()) if workflow_file else None,
+            "vars": dict(vars or {}),
+            "resumed_from": resumed_from,
             "status": "running",
             "reason": "",
             "provider": None,
             "simulated": None,
+            "budget_usd": None,
             "started_at": time.time(),
             "finished_at": None,
+            "duration_s": None,
             "cost_usd": 0.0,
             "steps": {},
         }
+        # Events with the time they were published, stamped by a bus listener (O(1) per event); the
+        # record's own task takes them in batches, at most RECORD_LATENCY_S after the first arrived.
+        self._pending: list[tuple[float, Event]] = []
+        self._wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
         self._events: TextIO | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_snapshot = 0.0
@@ -76,61 +138,89 @@ class RunRecorder:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._events = open(self.run_dir / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self.snapshot()
-        bus.subscribe(self.inbox)
+        bus.listen(self._stamp)
         self._task = asyncio.create_task(self._run(), name="run-record")
 
+    def _stamp(self, event: Event) -> None:
+        if self._closed:
+            return
+        self._pending.append((time.time(), event))
+        if self._timer is None and not self._wake.is_set():
+            self._timer = asyncio.get_running_loop().call_later(RECORD_LATENCY_S, self._ring)
+
+    def _ring(self) -> None:
+        self._timer = None
+        self._wake.set()
+
+    def _take(self) -> list[tuple[float, Event]]:
+        batch, self._pending = self._pending, []
+        return batch
+
     async def stop(self) -> None:
-        self.inbox.close()
+        self._closed = True
+        self._wake.set()
         if self._task:
             await asyncio.shield(self._task)
 
     async def _run(self) -> None:
         try:
-            while not (self.inbox.closed and self.inbox.empty):
-                await self.inbox.wait(SNAPSHOT_EVERY_S)
-                self.record(self.inbox.drain())
+            while not self._closed:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(SNAPSHOT_EVERY_S):
+                        await self._wake.wait()
+                self._wake.clear()
+                self.record(self._take())
         finally:
-            self.record(self.inbox.drain())
+            if self._timer is not None:
+                self._timer.cancel()
+            self.record(self._take())
             self.snapshot()
             if self._events:
                 self._events.close()
+                self._events = None
 
-    def record(self, events: list[Event]) -> None:
-        """Apply and log a batch of events; snapshot run.json when something important happened."""
+    def record(self, events: list[tuple[float, Event]]) -> None:
+        """Apply and log a batch of stamped events; snapshot run.json when something important happened."""
         lines: list[str] = []
         text_step: str | None = None
+        text_start = 0.0
         text_parts: list[str] = []
-        important = False
+        marks: list[list[float | int]] = []  # [seconds after text_start, characters] per burst
 
         def flush_text() -> None:
             if text_parts:
-                lines.append(
-                    self._line(
-                        {
-                            "kind": "text",
-                            "step_id": text_step,
-                            "text": "".join(text_parts),
-                            "chunks": len(text_parts),
-                        }
-                    )
-                )
+                line: dict[str, Any] = {
+                    "ts": round(text_start, 6),
+                    "kind": "text",
+                    "step_id": text_step,
+                    "text": "".join(text_parts),
+                    "chunks": len(text_parts),
+                }
+                if len(marks) > 1:
+                    line["offsets"] = [[round(at * 1000, 1), chars] for at, chars in marks]
+                lines.append(json.dumps(line, ensure_ascii=False) + "\n")
                 text_parts.clear()
+                marks.clear()
 
-        for event in events:
+        important = False
+        for stamp, event in events:
             if type(event) is TextDelta:
-                if event.step_id != text_step:
+                if event.step_id != text_step or not text_parts:
                     flush_text()
-                    text_step = event.step_id
+                    text_step, text_start = event.step_id, stamp
                 text_parts.append(event.text)
-                step = self.state["steps"].get(event.step_id)
-                if step is not None:
-                    step["chunks"] += 1
+                at = stamp - text_start
+                if marks and at - marks[-1][0] < BURST_S:
+                    marks[-1][1] += len(event.text)
+                else:
+                    marks.append([at, len(event.text)])
                 continue
             flush_text()
             text_step = None
             if type(event) is not ThinkingDelta:
-                lines.append(self._line(event_to_dict(event)))
-            important |= self._apply(event)
+                line = {"ts": round(stamp, 6), **event_to_dict(event)}
+                lines.append(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+                important |= self._apply(event, stamp)
         flush_text()
         if self._events and lines:
             self._events.write("".join(lines))
@@ -139,11 +229,7 @@ class RunRecorder:
         if important or (events and now - self._last_snapshot >= SNAPSHOT_EVERY_S):
             self.snapshot()
 
-    @staticmethod
-    def _line(record: dict[str, Any]) -> str:
-        return json.dumps({"ts": round(time.time(), 6), **record}, ensure_ascii=False) + "\n"
-
-    def _apply(self, event: Event) -> bool:
+    def _apply(self, event: Event, stamp: float) -> bool:
         steps = self.state["steps"]
         if type(event) is RunStarted:
             self.state.update(
@@ -153,71 +239,75 @@ class RunRecorder:
                 budget_usd=event.budget_usd,
             )
             for step_id in event.steps:
-                steps.setdefault(step_id, self._new_step(None))
+                steps.setdefault(step_id, new_step_record(None))
             return True
-        if type(event) is StepStarted:
-            step = steps.setdefault(event.step_id, self._new_step(event.parent_id))
-            step.update(
-                status="running",
-                type=event.step_type,
-                model=event.model,
-                started_at=time.time(),
-                parent=event.parent_id,
-            )
-            return True
-        step = steps.get(getattr(event, "step_id", ""), None)
         if type(event) is RunFinished:
             self.state.update(
                 status=event.status,
                 reason=event.reason,
-                finished_at=time.time(),
+                finished_at=stamp,
                 cost_usd=event.cost_usd,
                 duration_s=event.duration_s,
             )
             return True
+        step_id = getattr(event, "step_id", None)
+        if step_id is None:
+            return False
+        if type(event) is StepStarted:
+            step = steps.setdefault(step_id, new_step_record(event.parent_id))
+            step.update(
+                status="running",
+                type=event.step_type,
+                model=event.model or None,
+                started_at=stamp,
+                parent=event.parent_id,
+                attempts=1,
+            )
+            for task_id in event.tasks:
+                steps.setdefault(task_id, new_step_record(step_id))
+            return True
+        step = steps.get(step_id)
         if step is None:
             return False
         if type(event) is StepPhase:
             step["phase"] = event.phase if not event.detail else f"{event.phase}: {event.detail}"
-        elif type(event) is Usage:
-            step["last_usage"] = {"input_tokens": event.input_tokens, "output_tokens": event.output_tokens}
         elif type(event) is Retrying:
-            step["retries"] += 1
-            step["chunks"] = 0
-        elif type(event) in (ToolCall, ToolResult):
-            step["tool_calls"] += type(event) is ToolCall
+            step["attempts"] = event.attempt
         elif type(event) is Interrupted:
             step["reason"] = event.reason
         elif type(event) is StepFinished:
+            metrics = asdict(event.metrics)
             step.update(
                 status=event.status,
                 reason=event.reason,
                 error=event.error,
                 stop_reason=event.stop_reason,
-                finished_at=time.time(),
+                finished_at=stamp,
                 phase=None,
-                metrics=asdict(event.metrics),
+                usage={"input_tokens": metrics["input_tokens"], "output_tokens": metrics["output_tokens"]},
+                cost_usd=metrics["cost_usd"],
+                metrics=None if event.status == "skipped" else metrics,
+            )
+            if event.status == "skipped":
+                step["attempts"] = 0
+            return True
+        elif type(event) is StepSaved:
+            step.update(
+                text_file=event.text_file,
+                data=event.data,
+                data_file=event.data_file,
+                fingerprint=event.fingerprint,
+                reused_from=event.reused_from,
             )
             return True
         return False
 
-    @staticmethod
-    def _new_step(parent: str | None) -> dict[str, Any]:
-        return {
-            "status": "pending",
-            "parent": parent,
-            "phase": None,
-            "reason": "",
-            "error": None,
-            "retries": 0,
-            "chunks": 0,
-            "tool_calls": 0,
-            "metrics": None,
-        }
-
     def snapshot(self, status: str | None = None, reason: str | None = None) -> None:
         """Write run.json now. `status` overrides the run status (used when the process must exit)."""
         if status is not None:
+            # The process is about to end: what was published but not yet taken goes in first.
+            self.record(self._take())
+            self._closed = True
             self.state["status"] = status
             self.state["finished_at"] = self.state["finished_at"] or time.time()
             for step in self.state["steps"].values():
@@ -228,3 +318,28 @@ class RunRecorder:
         self._last_snapshot = time.monotonic()
         with contextlib.suppress(OSError):
             write_json_atomically(self.run_dir / "run.json", self.state)
+
+
+def new_step_record(parent: str | None) -> dict[str, Any]:
+    """A step's entry in run.json before it runs; the schema lists every field."""
+    return {
+        "status": "pending",
+        "parent": parent,
+        "type": None,
+        "model": None,
+        "phase": None,
+        "reason": "",
+        "error": None,
+        "stop_reason": None,
+        "started_at": None,
+        "finished_at": None,
+        "attempts": 0,
+        "usage": {"input_tokens": 0, "output_tokens": 0},
+        "cost_usd": 0.0,
+        "metrics": None,
+        "text_file": None,
+        "data": None,
+        "data_file": None,
+        "fingerprint": None,
+        "reused_from": None,
+    }

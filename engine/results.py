@@ -33,6 +33,7 @@ class StepResult:
     data: Any = None
     spool: TextSpool | None = None
     stopped_by: StoppedBy | None = None  # set when the status is `interrupted`
+    reused_from: str | None = None  # the run whose recorded result stands in for this one (resume)
 
     @property
     def text(self) -> str:
@@ -50,6 +51,7 @@ class RunResult:
     cost_usd: float
     duration_s: float
     stopped_by: StoppedBy | None = None
+    workflow_file: str | None = None  # for the resume command printed after a stopped or failed run
 
     @property
     def exit_code(self) -> int:

@@ -21,11 +21,13 @@ from engine.conditions import ConditionError, evaluate_condition
 from engine.context import StepContext
 from engine.control import StepControl
 from engine.conversation import RunEnvironment
-from engine.events import RunFinished, RunStarted, StepFinished, StepStarted
+from engine.events import RunFinished, RunStarted, StepFinished, StepStarted, TextDelta
+from engine.fingerprint import step_fingerprint
 from engine.handlers import HandlerEnvironment
 from engine.meter import RunBudget
-from engine.record import RunRecorder
+from engine.record import RunRecorder, save_result
 from engine.results import RunResult, StepResult
+from engine.resume import ResumeSource, Reuse
 from engine.telemetry import tracer
 from engine.templating import Scope
 from engine.workflow.model import StepBase, Workflow
@@ -80,6 +82,7 @@ class Runner:
         output_dir: Path | None = None,
         handlers: HandlerEnvironment | None = None,
         run_id: str | None = None,
+        resume: ResumeSource | None = None,
     ) -> None:
         self.workflow = workflow
         self.provider = provider
@@ -97,10 +100,17 @@ class Runner:
             control=self.control,
             budget=RunBudget(workflow.budget_usd, lambda why: self.control.interrupt_all(why, "guard")),
             handlers=handlers or HandlerEnvironment(),
+            resumed_from=resume.run_id if resume else None,
+        )
+        self.resume = resume
+        self.recorder = RunRecorder(
+            run_dir,
+            str(workflow.source or ""),
+            resumed_from=resume.run_id if resume else None,
+            vars=dict(workflow.vars),
         )
         if workflow.source is not None:
             self.env.handlers.module_paths = (Path.cwd(), workflow.source.parent)
-        self.recorder = RunRecorder(run_dir, str(workflow.source or ""))
         self.results: dict[str, StepResult] = {}
         self.task_results: dict[str, StepResult] = {}  # tasks of parallel and batch steps, by step id
 
@@ -169,6 +179,7 @@ class Runner:
             cost,
             duration,
             stopped_by,
+            self.recorder.state["workflow_file"],
         )
 
     def _skip(self, step: StepBase, reason: str) -> None:
@@ -187,15 +198,51 @@ class Runner:
             if not run_it:
                 self._skip(step, f"condition is false: {step.condition}")
                 return self.results[step.name]
-        executor = STEP_TYPES[step.type].load_executor()
         context = StepContext(step, scope, self.results, self.env, self.task_results)
-        try:
-            result = await executor(context, step)
-        except Exception as exc:
-            # An executor crashing (a bug, not a failed call) fails its step and so the run: the record
-            # must never say `succeeded` for it.
-            return self._fail_early(step, f"crash: {type(exc).__name__}: {exc}")
+        fingerprint = await step_fingerprint(step, scope)
+        reuse = self.resume.reuse(step.name, fingerprint, self.run_dir / "spool") if self.resume else None
+        if reuse is not None:
+            result = self._publish_reused(step, reuse)
+        else:
+            executor = STEP_TYPES[step.type].load_executor()
+            try:
+                result = await executor(context, step)
+            except Exception as exc:
+                # An executor crashing (a bug, not a failed call) fails its step and so the run: the
+                # record must never say `succeeded` for it.
+                return self._fail_early(step, f"crash: {type(exc).__name__}: {exc}")
         self.results[step.name] = result
+        self._save(step.name, result, fingerprint)
+        return result
+
+    def _save(self, step_id: str, result: StepResult, fingerprint: str | None) -> None:
+        """The step's and its tasks' results into the run folder; the record learns where from the event."""
+        for task_id, task in self.task_results.items():
+            if task_id.startswith(step_id + "."):
+                self.env.publish(save_result(self.run_dir, task, None, task.reused_from))
+        self.env.publish(save_result(self.run_dir, result, fingerprint, result.reused_from))
+
+    def _publish_reused(self, step: StepBase, reuse: Reuse) -> StepResult:
+        """A reused step goes through the same events as a run one (its text in one delta), no API call."""
+        publish, result = self.env.publish, reuse.result
+        outputs = {f"{step.name}.{t.id}": t.output_to_file for t in getattr(step, "parallel_tasks", ())}
+        outputs[step.name] = step.output_to_file
+        task_ids = tuple(t.step_id for t in reuse.tasks)
+        publish(StepStarted(step.name, step.type, reuse.models[step.name], None, task_ids))
+        for task in reuse.tasks:
+            publish(StepStarted(task.step_id, step.type, reuse.models[task.step_id], step.name))
+            if task.text:
+                publish(TextDelta(task.step_id, task.text))
+            status: Any = task.status
+            publish(StepFinished(task.step_id, status, task.reason, task.stop_reason, None, task.metrics))
+            self.task_results[task.step_id] = task
+        if not reuse.tasks and result.text:
+            publish(TextDelta(step.name, result.text))
+        for reused in (*reuse.tasks, result):
+            relative = outputs.get(reused.step_id)
+            if relative and reused.spool is not None:
+                self.env.save_output(reused.spool, relative)
+        publish(StepFinished(step.name, "succeeded", result.reason, result.stop_reason, None, result.metrics))
         return result
 
     def _fail_early(self, step: Any, reason: str) -> StepResult:

@@ -95,6 +95,8 @@ class DashboardApp(App[int]):
         Binding("e", "toggle_stop_on_error", "Stop-on-err", show=False,
                 tooltip="Interrupt everything the moment a step fails"),
         Binding("o", "show_run_folder", "Folder", show=False, tooltip="Show (and copy) the run folder path"),
+        Binding("R", "resume_run", "Resume", show=False, key_display="R",
+                tooltip="Once the run stopped or failed: run it again, reusing the steps that succeeded"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="All keys"),
         Binding("q", "quit", "Quit", tooltip="Quit (asks while the run is going)"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -127,6 +129,7 @@ class DashboardApp(App[int]):
         self.panes: dict[str, StepPane] = {}
         self.selected: str | None = None
         self.quitting = False
+        self.resume_requested = False  # R: the caller runs `pipeline resume` once the app has closed
         self._ticks = 0
         # Steps that got a pane once: a pane the user closed by looking elsewhere is not reopened.
         self._seen: set[str] = set()
@@ -457,6 +460,13 @@ class DashboardApp(App[int]):
         self.copy_to_clipboard(folder)
         self.notify(f"{folder}\n(path copied; run.json, events.jsonl and streams/ are there)",
                     title="Run folder", timeout=10)
+
+    def action_resume_run(self) -> None:
+        if self.result is None or self.result.status not in ("failed", "interrupted"):
+            self.notify("R resumes a run once it has stopped or failed", severity="warning")
+            return
+        self.resume_requested = True
+        self.exit(self.exit_code, return_code=self.exit_code)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))

@@ -88,6 +88,63 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a workflow (dashboard in a terminal, console otherwise)")
     run.add_argument("file", help="the workflow YAML file")
+    run.add_argument("--resume", metavar="RUN",
+                     help="reuse RUN's results of steps that succeeded with unchanged inputs; run the rest")
+    add_run_options(run)
+    run.set_defaults(handler="tui.commands.run:main")
+
+    resume = sub.add_parser("resume", help="run a stopped or failed run again, reusing what succeeded")
+    resume.add_argument("resume", metavar="RUN", help="run id, unique prefix or run folder")
+    resume.add_argument("--file", help="the workflow file (default: the one the run recorded)")
+    add_run_options(resume)
+    resume.set_defaults(handler="tui.commands.run:resume_main")
+
+    runs = sub.add_parser("runs", help="list past runs in an output folder, newest first")
+    runs.add_argument("--output-dir", metavar="DIR", help="default: ./outputs")
+    runs.add_argument("-n", "--limit", type=int, default=0, metavar="N", help="only the N newest")
+    runs.set_defaults(handler="tui.commands.runs:runs_main")
+
+    show = sub.add_parser("show", help="a past run's summary, or one step's text or data")
+    show.add_argument("run", metavar="RUN", help="run id, unique prefix or run folder")
+    show.add_argument("step", nargs="?", metavar="STEP", help="print this step's (or task's) answer")
+    show.add_argument("--output-dir", metavar="DIR", help="default: ./outputs")
+    what = show.add_mutually_exclusive_group()
+    what.add_argument("--data", action="store_true", help="the step's parsed data, as JSON")
+    what.add_argument("--text", action="store_true", help="the step's text (default unless claude_extract)")
+    show.set_defaults(handler="tui.commands.runs:show_main")
+
+    replay = sub.add_parser("replay", help="play a recorded run again, with its timing; no API calls")
+    replay.add_argument("run", metavar="RUN", help="run id, unique prefix or run folder")
+    replay.add_argument("--output-dir", metavar="DIR", help="default: ./outputs")
+    replay.add_argument("--speed", type=positive_float, default=1.0, metavar="N", help="N times faster")
+    replay.add_argument("--no-tui", action="store_true", help="console output instead of the dashboard")
+    replay.add_argument("--exit-when-done", action="store_true", help="dashboard: close when it ends")
+    replay.add_argument("--theme", choices=("dark", "light"), default=None, help="dashboard theme")
+    add_web_options(replay)
+    replay.set_defaults(handler="tui.commands.replay:main")
+    return parser
+
+
+def add_web_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--web", action="store_true",
+                        help="serve the dashboard to a browser (textual-serve) instead of this terminal")
+    parser.add_argument("--web-host", default="127.0.0.1", metavar="HOST", help="--web: default 127.0.0.1")
+    parser.add_argument("--web-port", type=int, default=8000, metavar="PORT", help="--web: default 8000")
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got '{text}'")
+    return value
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    """The options of `pipeline run`, shared by `pipeline resume`."""
+    add_web_options(run)
     run.add_argument("--no-tui", action="store_true", help="console output instead of the dashboard")
     run.add_argument("--provider", choices=("auto", "anthropic", "simulator"), default="auto",
                      help="auto: the real API when ANTHROPIC_API_KEY is set, else the simulator")
@@ -105,13 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="simulator only: time to first token (default: the scenario's, else 300)")
     run.add_argument("--tokens-per-second", type=float, default=None,
                      help="simulator only: pace, 0 = as fast as possible (default: the scenario's, else 80)")
-    run.set_defaults(handler="tui.commands.run:main")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `--web` runs the same command per page
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE

@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import importlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -38,7 +39,9 @@ def dashboard_app(workflow: Any, launch: Any, **options: Any) -> Any:
     return app
 
 
-def run_dashboard(workflow: Any, args: Any, launch: Any) -> int:
+def run_dashboard(
+    workflow: Any, args: Any, launch: Any, on_resume: Callable[[Path], int] | None = None
+) -> int:
     app = dashboard_app(
         workflow,
         launch,
@@ -52,4 +55,6 @@ def run_dashboard(workflow: Any, args: Any, launch: Any) -> int:
         from tui.summary import print_summary
 
         print_summary(app.result)
+        if app.resume_requested and on_resume is not None:  # R: the same command again, resuming it
+            return on_resume(app.result.run_dir)
     return app.return_code if app.return_code is not None else int(code or 0)

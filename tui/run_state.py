@@ -19,6 +19,7 @@ from engine.events import (
     StepFinished,
     StepMetrics,
     StepPhase,
+    StepSaved,
     StepStarted,
     TextDelta,
     ThinkingDelta,
@@ -78,6 +79,7 @@ class StepState:
     metrics: StepMetrics | None = None
     transcript: Transcript = field(default_factory=Transcript)
     children: list[str] = field(default_factory=list)
+    reused_from: str | None = None  # a resumed run took this step's result from that run
 
     @property
     def name(self) -> str:
@@ -127,7 +129,7 @@ class StepState:
         if self.status == "queued":
             return "queued"
         if self.status == "succeeded":
-            return "done"
+            return "reused" if self.reused_from else "done"
         if self.finished:
             return f"{self.status}: {self.reason}" if self.reason else self.status
         if self.phase == "backing_off" and self.retry is not None:
@@ -303,6 +305,8 @@ class RunState:
             step.reason = event.reason
         elif isinstance(event, StepFinished):
             self._finish(step, event, now)
+        elif isinstance(event, StepSaved):
+            step.reused_from = event.reused_from
         return step.step_id
 
     def _adopt(self, step: StepState, parent_id: str) -> None:

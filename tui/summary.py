@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from engine.inert import inert_text
@@ -15,6 +17,8 @@ def summary_lines(result: Any) -> list[str]:
     def row(label: str, step: Any) -> tuple[str, ...]:
         m = step.metrics
         status = step.status + (f" ({step.reason})" if step.reason and step.status != "succeeded" else "")
+        if getattr(step, "reused_from", None):
+            status = f"reused (run {step.reused_from})"
         return (
             label,
             status[:70],
@@ -45,7 +49,21 @@ def summary_lines(result: Any) -> list[str]:
         f"run {result.status} in {result.duration_s:.1f}s, ${result.cost_usd:.4f}"
         f" · record: {result.run_dir}/run.json"
     )
+    if result.status in ("failed", "interrupted"):
+        lines.append(f"resume it: {resume_command(result)}")
     return lines
+
+
+def resume_command(result: Any) -> str:
+    """The command that runs a stopped or failed run again, reusing the steps that succeeded."""
+    return f"pipeline resume {shlex.quote(_shown_path(Path(result.run_dir)))}"
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def print_summary(result: Any, stream: TextIO | None = None) -> None:

@@ -22,7 +22,7 @@ async def run_session_step(context: StepContext, step: ClaudeSessionStep) -> Ste
         except SessionError as exc:
             raise AttemptFailed("session", str(exc)) from exc
         history: list[dict[str, Any]] = []
-        if stored is not None and (config.continue_on_restart or stored.get("run_id") == context.run_id):
+        if stored is not None and (config.continue_on_restart or context.is_this_run(stored.get("run_id"))):
             history = stored["messages"]
         usage = dict(stored.get("usage", {})) if stored else {}
         conversation.continue_from(trim_turns(history, config.max_turns_kept))

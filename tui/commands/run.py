@@ -31,18 +31,64 @@ def main(args: Any) -> int:
             print(inert_text(str(error)), file=sys.stderr)
         return EXIT_USAGE
     try:
-        launch = launcher(loaded.workflow, args)
+        resume = resume_source(args, loaded.workflow)
+    except ValueError as exc:
+        print(f"pipeline: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        launch = launcher(loaded.workflow, args, resume)
     except Exception as exc:  # a broken scenario file is a user mistake: one line, no traceback
         print(f"pipeline: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if sys.stdout.isatty() and not args.no_tui:
+    from tui.commands.web import dashboard_wanted, serve
+
+    if getattr(args, "web", False):
+        return serve(args)
+    if dashboard_wanted(args):
         from tui.dashboard import run_dashboard
 
-        return run_dashboard(loaded.workflow, args, launch)
+        def resume_it(run_dir: Path) -> int:
+            args.resume = str(run_dir)
+            return main(args)
+
+        return run_dashboard(loaded.workflow, args, launch, on_resume=resume_it)
     return asyncio.run(run_in_console(loaded.workflow, launch))
 
 
-def launcher(workflow: Any, args: Any) -> Launch:
+def resume_main(args: Any) -> int:
+    """`pipeline resume RUN`: `pipeline run FILE --resume RUN` with the file and vars the run recorded."""
+    from engine.history import RecordError, find_run, read_record
+    from tui.commands.runs import output_dir_of
+
+    try:
+        record = read_record(find_run(args.resume, output_dir_of(args)))
+    except RecordError as exc:
+        print(f"pipeline: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    args.file = args.file or record.get("workflow_file")
+    if not args.file:
+        print(f"pipeline: run {args.resume} names no workflow file; use --file FILE", file=sys.stderr)
+        return EXIT_USAGE
+    recorded = record.get("vars") if isinstance(record.get("vars"), dict) else {}
+    args.vars = [(str(k), str(v)) for k, v in recorded.items()] + list(args.vars)  # the command line wins
+    return main(args)
+
+
+def resume_source(args: Any, workflow: Any) -> Any:
+    """The run `--resume` names (looked up in the run's output folder), or None; ValueError if unusable."""
+    if not getattr(args, "resume", None):
+        return None
+    from engine.history import RecordError, find_run
+    from engine.resume import ResumeSource
+
+    output_dir = Path(args.output_dir or workflow.output_dir)
+    try:
+        return ResumeSource.load(find_run(args.resume, output_dir))
+    except RecordError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def launcher(workflow: Any, args: Any, resume: Any = None) -> Launch:
     """The run as the command line describes it (provider, simulator, output folder), not yet opened.
 
     Reads the simulator's scenario now (cheap); the engine and its SDK are imported when it opens.
@@ -59,7 +105,12 @@ def launcher(workflow: Any, args: Any) -> Launch:
         from engine.launch import open_run
 
         return open_run(
-            workflow, provider=args.provider, simulator=simulator, output_dir=output_dir, handlers=handlers
+            workflow,
+            provider=args.provider,
+            simulator=simulator,
+            output_dir=output_dir,
+            handlers=handlers,
+            resume=resume,
         )
 
     return launch

@@ -1,0 +1,87 @@
+"""Resuming a run: which recorded step results a new run may reuse instead of asking again.
+
+A step is reused when it succeeded in the earlier run, its input fingerprint is unchanged (same
+definition, same assembled prompt, same model) and its text (and its tasks' texts) can be read back
+from that run's folder. Everything else runs again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.events import StepMetrics
+from engine.history import read_record, step_data, step_text
+from engine.results import StepResult
+from engine.spool import TextSpool
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """A step's recorded result (and its tasks', for parallel and batch steps), ready to stand in."""
+
+    result: StepResult
+    tasks: tuple[StepResult, ...]
+    models: dict[str, str]  # step id -> the model it ran on, for the events that announce it
+
+
+@dataclass(frozen=True)
+class ResumeSource:
+    run_id: str
+    run_dir: Path
+    record: dict[str, Any]
+
+    @classmethod
+    def load(cls, run_dir: Path) -> ResumeSource:
+        """Raises `engine.history.RecordError` (one line) when the record cannot be read."""
+        record = read_record(run_dir)
+        return cls(str(record.get("run_id") or run_dir.name), run_dir, record)
+
+    @property
+    def workflow_file(self) -> str | None:
+        value = self.record.get("workflow_file")
+        return value if isinstance(value, str) and value else None
+
+    def reuse(self, step_id: str, fingerprint: str | None, spool_dir: Path) -> Reuse | None:
+        steps = self.record.get("steps", {})
+        step = steps.get(step_id)
+        if fingerprint is None or not isinstance(step, dict):
+            return None
+        if step.get("status") != "succeeded" or step.get("fingerprint") != fingerprint:
+            return None
+        result = self._result(step_id, step, spool_dir)
+        if result is None:
+            return None
+        tasks = []
+        models = {step_id: step.get("model") or ""}
+        for task_id, task in steps.items():
+            if isinstance(task, dict) and task.get("parent") == step_id:
+                task_result = self._result(task_id, task, spool_dir)
+                if task_result is None:
+                    return None
+                tasks.append(task_result)
+                models[task_id] = task.get("model") or ""
+        return Reuse(result, tuple(tasks), models)
+
+    def _result(self, step_id: str, step: dict[str, Any], spool_dir: Path) -> StepResult | None:
+        text = step_text(self.run_dir, self.record, step_id)
+        status = str(step.get("status") or "")
+        if text is None and status != "skipped":
+            return None
+        spool = None
+        if text is not None:
+            spool = TextSpool(spool_dir)
+            spool.append(text)
+        reason = f"reused from run {self.run_id}" if status == "succeeded" else str(step.get("reason") or "")
+        return StepResult(
+            step_id,
+            status,
+            reason,
+            stop_reason=step.get("stop_reason"),
+            # This run spent nothing on it: tokens and cost stay in the run that paid for them.
+            metrics=StepMetrics(bytes=len(text.encode("utf-8")) if text else 0),
+            data=step_data(self.run_dir, self.record, step_id),
+            spool=spool,
+            reused_from=self.run_id,
+        )
