@@ -13,13 +13,16 @@ from typing import Any
 CLI_TIMEOUT_S = 60
 
 
-def pipeline(cwd: Path, *args: str, timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+def pipeline(
+    cwd: Path, *args: str, timeout: float = CLI_TIMEOUT_S, **popen: Any
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tui.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
+        **popen,
     )
 
 
@@ -27,9 +30,9 @@ def validate(cwd: Path, path: Path, *args: str) -> subprocess.CompletedProcess[s
     return pipeline(cwd, "validate", str(path), *args)
 
 
-def run(cwd: Path, path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(cwd: Path, path: Path, *args: str, **popen: Any) -> subprocess.CompletedProcess[str]:
     pacing = ("--ttft-ms", "0", "--tokens-per-second", "0")
-    return pipeline(cwd, "run", str(path), *args, "--no-tui", "--provider", "simulator", *pacing)
+    return pipeline(cwd, "run", str(path), *args, "--no-tui", "--provider", "simulator", *pacing, **popen)
 
 
 def error_line(done: subprocess.CompletedProcess[str]) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
+from tests.engine.cli_support import run, validate
 from tests.engine.conftest import workflow
 
 
@@ -33,26 +31,8 @@ def test_a_callback_beside_the_workflow_validates_and_runs(tmp_path):
         ),
         encoding="utf-8",
     )
-    base = [sys.executable, "-m", "tui.cli"]
-    checked = subprocess.run([*base, "validate", str(path)], cwd=tmp_path, capture_output=True, text=True)
+    checked = validate(tmp_path, path)
     assert checked.returncode == 0, checked.stderr
-    ran = subprocess.run(
-        [
-            *base,
-            "run",
-            str(path),
-            "--no-tui",
-            "--provider",
-            "simulator",
-            "--ttft-ms",
-            "0",
-            "--tokens-per-second",
-            "0",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    ran = run(tmp_path, path)
     assert ran.returncode == 0, ran.stderr + ran.stdout
     assert (tmp_path / "got.txt").read_text(encoding="utf-8")

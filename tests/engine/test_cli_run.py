@@ -4,34 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from engine.sessions import session_path
+from tests.engine.cli_support import run
 from tests.engine.conftest import workflow
 
 
-def pipeline(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tui.cli",
-            "run",
-            *args,
-            "--no-tui",
-            "--provider",
-            "simulator",
-            "--ttft-ms",
-            "0",
-            "--tokens-per-second",
-            "0",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def pipeline(tmp_path: Path, path: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run(tmp_path, Path(path), *args)
 
 
 def test_a_session_is_continued_by_a_second_pipeline_run(tmp_path):

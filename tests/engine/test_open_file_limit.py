@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import resource
-import subprocess
-import sys
 
+from tests.engine.cli_support import run
 from tests.engine.conftest import workflow
 
 ITEMS = 300
@@ -35,27 +34,7 @@ def test_a_batch_wider_than_the_open_file_limit_completes(tmp_path):
     def low_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tui.cli",
-            "run",
-            str(path),
-            "--no-tui",
-            "--provider",
-            "simulator",
-            "--ttft-ms",
-            "0",
-            "--tokens-per-second",
-            "0",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        preexec_fn=low_limit,
-    )
+    result = run(tmp_path, path, timeout=300, preexec_fn=low_limit)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "open-file limit" in result.stderr and "too many open files" not in result.stderr.lower()
     [run_dir] = (tmp_path / "outputs").iterdir()
