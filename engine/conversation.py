@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
 from engine.bus import EventBus
 from engine.claude import ModelReply, call_model
@@ -38,7 +40,14 @@ from engine.paths import PathRefused, confined
 from engine.results import StepResult, StoppedBy
 from engine.retry import AttemptFailed, RetryPolicy
 from engine.spool import TextSpool
-from engine.telemetry import tracer
+from engine.telemetry import (
+    model_call_span,
+    record_outcome,
+    record_response,
+    step_attributes,
+    tool_call_span,
+    tracer,
+)
 from engine.templating import PromptError, Scope, assemble_prompt
 from engine.tools import ToolBox, bash_sandbox
 from engine.workflow.model import ClaudeOptions, PromptPart
@@ -131,6 +140,7 @@ class Conversation:
         self.messages: list[dict[str, Any]] = [{"role": "user", "content": user_text}]
         self.policy = RetryPolicy.from_config(options.retry_config)
         self.turn = 0
+        self.call_context: Any = None  # the trace context of the last model call, its tool calls' parent
 
     def continue_from(self, history: Sequence[dict[str, Any]]) -> None:
         """Earlier turns (a stored session) go before this conversation's first message."""
@@ -201,7 +211,10 @@ class Conversation:
         for call in reply.tool_calls:
             self.meter.tool_calls += 1
             publish(StepPhase(step_id, "tool", call.name))
-            outcome = await tools.run(call.name, call.input)
+            with tool_call_span(self.call_context, step_id, call.name, call.tool_use_id) as span:
+                outcome = await tools.run(call.name, call.input)
+                if outcome.is_error:
+                    span.set_attribute("error.type", "refused" if outcome.refused else "tool_error")
             self.meter.touch()
             publish(
                 ToolResult(
@@ -231,10 +244,19 @@ class Conversation:
         attempt = tries = 1  # all attempts of this turn / attempts with the current model
         while True:
             try:
-                with tracer.start_as_current_span(
-                    "pipeline.model_call", attributes={"model": request["model"], "attempt": attempt}
-                ):
-                    return await self._attempt(request, "\n\n" if self.turn > 1 else "")
+                with model_call_span(request, step_id, attempt, self.turn) as span:
+                    tokens_in, tokens_out, cost = meter.input_tokens, meter.output_tokens, meter.cost_usd
+                    reply = await self._attempt(request, "\n\n" if self.turn > 1 else "")
+                    record_response(
+                        span,
+                        reply.model,
+                        reply.stop_reason,
+                        meter.input_tokens - tokens_in,
+                        meter.output_tokens - tokens_out,
+                        meter.cost_usd - cost,
+                    )
+                    self.call_context = trace.set_span_in_context(span)
+                    return reply
             except AttemptFailed as failure:
                 meter.abandon_call()
                 why = f"{failure.failure}: {failure.message}"
@@ -350,7 +372,9 @@ async def _converse(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
     status, reason, error, stop_reason = "succeeded", "", None, None
     stopped_by: StoppedBy | None = None
     outcome: Outcome | None = None
-    span = tracer.start_span("pipeline.step", attributes={"step": step_id, "type": step_type})
+    # A task gets a span of its own under its step's; a step's own conversation is in the runner's step span.
+    span = tracer.start_span("pipeline.task", attributes=step_attributes(step_id)) if plan.parent_id else None
+    span_token = otel_context.attach(trace.set_span_in_context(span)) if span is not None else None
     timeout = options.timeout_seconds
     deadline = asyncio.timeout(timeout)
     try:
@@ -421,8 +445,10 @@ async def _converse(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
         finished = StepFinished(step_id, status, reason, stop_reason, error, metrics)  # type: ignore[arg-type]
         run.publish(finished)
         await asyncio.gather(*(pump.close(finished) for pump in pumps))
-        span.set_attribute("status", status)
-        span.end()
+        if span is not None and span_token is not None:
+            record_outcome(span, status, reason, metrics)
+            otel_context.detach(span_token)
+            span.end()
     data = outcome.data if outcome is not None else None
     return StepResult(step_id, status, reason, stop_reason, error, metrics, data, spool, stopped_by)
 
