@@ -51,6 +51,7 @@ from engine.telemetry import (
 from engine.templating import PromptError, Scope, assemble_prompt
 from engine.tools import ToolBox, bash_sandbox
 from engine.workflow.model import ClaudeOptions, PromptPart
+from engine.workflow.presets import resolve_model
 
 
 class Stalled(AttemptFailed):
@@ -132,7 +133,7 @@ class Conversation:
         self.run_env = run
         self.step_id = step_id
         self.options = options
-        self.model = options.model
+        self.model = resolve_model(options.model)
         self.meter = meter
         self.spool = spool
         self.keep_text = keep_text
@@ -237,7 +238,7 @@ class Conversation:
         self.turn += 1
         publish(TurnStarted(step_id, self.turn))
         self.spool.mark()
-        fallback = self.options.fallback_model
+        fallback = resolve_model(self.options.fallback_model) if self.options.fallback_model else None
         if fallback == request["model"]:
             fallback = None
         total = (policy.max_retries + 1) * (2 if fallback else 1)
@@ -368,7 +369,7 @@ async def _converse(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
             run.control.interrupt(step_id, failure, "guard")
 
     pumps, handler_error = _start_handlers(run, options, context, handler_failed)
-    run.publish(StepStarted(step_id, step_type, options.model, plan.parent_id))
+    run.publish(StepStarted(step_id, step_type, resolve_model(options.model), plan.parent_id))
     status, reason, error, stop_reason = "succeeded", "", None, None
     stopped_by: StoppedBy | None = None
     outcome: Outcome | None = None

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-pytest.importorskip("opentelemetry.sdk", reason="the pipeline[otel] extra is not installed")
-pytest.importorskip("opentelemetry.exporter.otlp.proto.http", reason="the pipeline[otel] extra is not installed")
+NO_EXTRA = "the pipeline[otel] extra is not installed"
+pytest.importorskip("opentelemetry.sdk", reason=NO_EXTRA)
+pytest.importorskip("opentelemetry.exporter.otlp.proto.http", reason=NO_EXTRA)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -182,7 +183,8 @@ async def test_spans_reach_an_otlp_receiver_as_a_tree_with_genai_attributes(tmp_
     task_chats = [chat for chat in chats if attributes(chat)["pipeline.step"] == "fan"]
     assert sorted(attributes(chat)["pipeline.task"] for chat in task_chats) == ["a", "b"]
     for chat in task_chats:
-        assert chain(chat) == ["pipeline.run", "pipeline.step", "pipeline.task", "pipeline.attempt", chat.name]
+        levels = ["pipeline.run", "pipeline.step", "pipeline.task", "pipeline.attempt", chat.name]
+        assert chain(chat) == levels
         step = parent(parent(parent(chat)))
         assert attributes(step)["pipeline.step"] == "fan"
         assert attributes(step)["pipeline.cost_usd"] > 0
