@@ -394,7 +394,7 @@ class WorkflowChecks:
                 "the callback handler needs stream_handler_opts.callback: 'package.module:function'",
             )
             return
-        for key in ("callback", "on_complete"):
+        for key in ("callback", "on_complete", "on_reset"):
             reference = callback_options.get(key)
             if isinstance(reference, str) and re.fullmatch(CALLABLE_PATTERN, reference):
                 problem = self._import_problem(reference)

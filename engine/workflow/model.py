@@ -167,6 +167,11 @@ class CallbackHandlerOptions(FrozenModel):
     on_complete: CallableRef | None = Field(
         None, description="'package.module:function' called once when the step ends."
     )
+    on_reset: CallableRef | None = Field(
+        None,
+        description="'package.module:function' called when a retried attempt throws its text away, with "
+        "a notice whose discard_chars says how many of the characters received last to drop.",
+    )
 
 
 for _handler in (
