@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+from opentelemetry.trace import StatusCode
 
 from engine.bus import EventBus
 from engine.conditions import ConditionError, evaluate_condition
@@ -169,6 +170,8 @@ class Runner:
                 duration = time.monotonic() - started
                 env.publish(RunFinished(self.run_id, status, reason, cost, duration))  # type: ignore[arg-type]
                 span.set_attributes({"pipeline.status": status, "pipeline.cost_usd": cost})
+                if status == "failed":
+                    span.set_status(StatusCode.ERROR, reason)
                 await self.recorder.stop()
         stopped_by = control.stopping.by if status == "interrupted" and control.stopping else None
         return RunResult(
