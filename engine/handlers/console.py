@@ -160,10 +160,7 @@ class ConsoleHandler(StreamHandler):
             )
         elif type(event) is Interrupted:
             self.writer.line(step, f"interrupted: {event.reason}")
-        elif type(event) is StepFinished and event.status == "failed":
-            # One line saying why (what the API said, what to set), not only the failure's class.
-            self.writer.line(step, f"failed ({event.reason}): {event.error or event.reason}")
-        if type(event) is StepFinished and self.show_stats:
+        elif type(event) is StepFinished and self.show_stats:
             m = event.metrics
             ttft = f"{m.ttft_s * 1000:.0f} ms" if m.ttft_s is not None else "-"
             rate = f"{m.output_tokens_per_s:.0f} tok/s" if m.output_tokens_per_s else "-"

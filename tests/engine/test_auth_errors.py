@@ -31,14 +31,15 @@ def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subpro
 
 
 def failure_lines(stdout: str) -> list[str]:
-    return [line for line in stdout.splitlines() if line.startswith("[answer] failed")]
+    """The summary's line for the failed step (the table row says `failed (auth)`)."""
+    return [line for line in stdout.splitlines() if line.startswith("answer failed: ")]
 
 
 @pytest.mark.parametrize(
     ("fault", "api_said"),
     [
         ("auth_error", "401 authentication_error: invalid x-api-key: the API rejected the key; "),
-        ("permission_error", "403 permission_error: Your API key does not have permission to use the specified"),
+        ("permission_error", "403 permission_error: Your API key does not have permission to use the"),
     ],
 )
 def test_a_rejected_key_says_what_the_api_said_and_what_to_set(tmp_path, fault, api_said):
@@ -47,7 +48,8 @@ def test_a_rejected_key_says_what_the_api_said_and_what_to_set(tmp_path, fault, 
     out = run(tmp_path, "--provider", "simulator", "--scenario", str(scenario), "--ttft-ms", "0")
     assert out.returncode == 1, out.stderr
     [line] = failure_lines(out.stdout)
-    assert line.startswith("[answer] failed (auth): " + api_said), line
+    assert line.startswith("answer failed: " + api_said), line
+    assert "failed (auth)" in out.stdout
     assert line.endswith(SET)
     assert "Traceback" not in out.stderr
 
@@ -58,5 +60,5 @@ def test_a_missing_key_says_what_to_set(tmp_path):
     out = run(tmp_path, "--provider", "anthropic", env=env)
     assert out.returncode == 1, out.stderr
     [line] = failure_lines(out.stdout)
-    assert line == f"[answer] failed (auth): no API key: {SET}"
+    assert line == f"answer failed: no API key: {SET}"
     assert "Traceback" not in out.stderr
