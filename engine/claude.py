@@ -21,6 +21,27 @@ from engine.pricing import cost_usd
 from engine.retry import AttemptFailed, classify
 from engine.spool import TextSpool
 
+# Added to what the API said when it refuses the credentials: what to set instead.
+AUTH_HINT = "set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) to a valid key, or run with --provider simulator"
+
+
+def _failure(exc: BaseException) -> AttemptFailed:
+    """The failure class and one-line message of an exception; credential problems say what to set."""
+    failure = classify(exc)
+    status = getattr(exc, "status_code", None)
+    if status == 401:
+        return AttemptFailed("auth", f"{failure.message}: the API rejected the key; {AUTH_HINT}")
+    if status == 403:
+        return AttemptFailed(
+            "auth",
+            f"{failure.message}: the key may not do this (check its workspace and model access in the "
+            f"Claude Console); or {AUTH_HINT}",
+        )
+    if isinstance(exc, TypeError) and "authentication method" in str(exc):
+        # The SDK found no key at all before sending anything.
+        return AttemptFailed("auth", f"no API key: {AUTH_HINT}")
+    return failure
+
 
 @dataclass
 class ModelReply:
@@ -67,13 +88,13 @@ async def call_model(
     except (AttemptFailed, StopRequested):
         raise
     except Exception as exc:
-        raise classify(exc) from exc
+        raise _failure(exc) from exc
     try:
         return await _read_stream(stream, request, step_id, publish, spool, meter, keep_text, separator)
     except (AttemptFailed, StopRequested):
         raise
     except Exception as exc:
-        raise classify(exc) from exc
+        raise _failure(exc) from exc
     finally:
         # Runs on success, failure and cancellation alike: shuts the HTTP connection at once.
         await stream.close()
@@ -191,7 +212,7 @@ async def _call_once(
     try:
         message = await client.messages.create(**request)
     except Exception as exc:
-        raise classify(exc) from exc
+        raise _failure(exc) from exc
     meter.begin_call(message.model)
     blocks = [block.to_dict() for block in message.content]
     for block in blocks:

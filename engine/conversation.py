@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
 from engine.bus import EventBus
 from engine.claude import ModelReply, call_model
@@ -38,10 +40,18 @@ from engine.paths import PathRefused, confined
 from engine.results import StepResult, StoppedBy
 from engine.retry import AttemptFailed, RetryPolicy
 from engine.spool import TextSpool
-from engine.telemetry import tracer
+from engine.telemetry import (
+    model_call_span,
+    record_outcome,
+    record_response,
+    step_attributes,
+    tool_call_span,
+    tracer,
+)
 from engine.templating import PromptError, Scope, assemble_prompt
 from engine.tools import ToolBox, bash_sandbox
 from engine.workflow.model import ClaudeOptions, PromptPart
+from engine.workflow.presets import resolve_model
 
 
 class Stalled(AttemptFailed):
@@ -123,7 +133,7 @@ class Conversation:
         self.run_env = run
         self.step_id = step_id
         self.options = options
-        self.model = options.model
+        self.model = resolve_model(options.model)
         self.meter = meter
         self.spool = spool
         self.keep_text = keep_text
@@ -131,6 +141,7 @@ class Conversation:
         self.messages: list[dict[str, Any]] = [{"role": "user", "content": user_text}]
         self.policy = RetryPolicy.from_config(options.retry_config)
         self.turn = 0
+        self.call_context: Any = None  # the trace context of the last model call, its tool calls' parent
 
     def continue_from(self, history: Sequence[dict[str, Any]]) -> None:
         """Earlier turns (a stored session) go before this conversation's first message."""
@@ -201,7 +212,10 @@ class Conversation:
         for call in reply.tool_calls:
             self.meter.tool_calls += 1
             publish(StepPhase(step_id, "tool", call.name))
-            outcome = await tools.run(call.name, call.input)
+            with tool_call_span(self.call_context, step_id, call.name, call.tool_use_id) as span:
+                outcome = await tools.run(call.name, call.input)
+                if outcome.is_error:
+                    span.set_attribute("error.type", "refused" if outcome.refused else "tool_error")
             self.meter.touch()
             publish(
                 ToolResult(
@@ -224,17 +238,26 @@ class Conversation:
         self.turn += 1
         publish(TurnStarted(step_id, self.turn))
         self.spool.mark()
-        fallback = self.options.fallback_model
+        fallback = resolve_model(self.options.fallback_model) if self.options.fallback_model else None
         if fallback == request["model"]:
             fallback = None
         total = (policy.max_retries + 1) * (2 if fallback else 1)
         attempt = tries = 1  # all attempts of this turn / attempts with the current model
         while True:
             try:
-                with tracer.start_as_current_span(
-                    "pipeline.model_call", attributes={"model": request["model"], "attempt": attempt}
-                ):
-                    return await self._attempt(request, "\n\n" if self.turn > 1 else "")
+                with model_call_span(request, step_id, attempt, self.turn) as span:
+                    tokens_in, tokens_out, cost = meter.input_tokens, meter.output_tokens, meter.cost_usd
+                    reply = await self._attempt(request, "\n\n" if self.turn > 1 else "")
+                    record_response(
+                        span,
+                        reply.model,
+                        reply.stop_reason,
+                        meter.input_tokens - tokens_in,
+                        meter.output_tokens - tokens_out,
+                        meter.cost_usd - cost,
+                    )
+                    self.call_context = trace.set_span_in_context(span)
+                    return reply
             except AttemptFailed as failure:
                 meter.abandon_call()
                 why = f"{failure.failure}: {failure.message}"
@@ -346,11 +369,13 @@ async def _converse(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
             run.control.interrupt(step_id, failure, "guard")
 
     pumps, handler_error = _start_handlers(run, options, context, handler_failed)
-    run.publish(StepStarted(step_id, step_type, options.model, plan.parent_id))
+    run.publish(StepStarted(step_id, step_type, resolve_model(options.model), plan.parent_id))
     status, reason, error, stop_reason = "succeeded", "", None, None
     stopped_by: StoppedBy | None = None
     outcome: Outcome | None = None
-    span = tracer.start_span("pipeline.step", attributes={"step": step_id, "type": step_type})
+    # A task gets a span of its own under its step's; a step's own conversation is in the runner's step span.
+    span = tracer.start_span("pipeline.task", attributes=step_attributes(step_id)) if plan.parent_id else None
+    span_token = otel_context.attach(trace.set_span_in_context(span)) if span is not None else None
     timeout = options.timeout_seconds
     deadline = asyncio.timeout(timeout)
     try:
@@ -421,8 +446,10 @@ async def _converse(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
         finished = StepFinished(step_id, status, reason, stop_reason, error, metrics)  # type: ignore[arg-type]
         run.publish(finished)
         await asyncio.gather(*(pump.close(finished) for pump in pumps))
-        span.set_attribute("status", status)
-        span.end()
+        if span is not None and span_token is not None:
+            record_outcome(span, status, reason, metrics)
+            otel_context.detach(span_token)
+            span.end()
     data = outcome.data if outcome is not None else None
     return StepResult(step_id, status, reason, stop_reason, error, metrics, data, spool, stopped_by)
 

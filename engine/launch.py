@@ -5,10 +5,12 @@ The console and the dashboard both start runs through `open_run`, so a run is se
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from engine import telemetry
 from engine.handlers import HandlerEnvironment
 from engine.limits import raise_open_file_limit
 from engine.providers import Provider, ProviderName, open_provider
@@ -52,9 +54,21 @@ async def open_run(
     handlers: HandlerEnvironment | None = None,
     resume: ResumeSource | None = None,
 ) -> AsyncIterator[RunHandle]:
-    """Open the provider, start `workflow` and yield its run handle; leaving the block closes the provider."""
+    """Open the provider, start `workflow` and yield its run handle; leaving the block closes the provider.
+
+    Tracing is set up from `OTEL_*` on the first run of the process; leaving exports the run's spans.
+    """
     raise_open_file_limit()  # wide parallel and batch steps need many connections at once
-    async with open_provider(provider, simulator_config=simulator) as opened:
-        yield start_run(
-            workflow, opened, provider_name=provider, output_dir=output_dir, handlers=handlers, resume=resume
-        )
+    telemetry.configure()
+    try:
+        async with open_provider(provider, simulator_config=simulator) as opened:
+            yield start_run(
+                workflow,
+                opened,
+                provider_name=provider,
+                output_dir=output_dir,
+                handlers=handlers,
+                resume=resume,
+            )
+    finally:
+        await asyncio.to_thread(telemetry.flush)

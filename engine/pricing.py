@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from engine.workflow.presets import resolve_model
+
 _PRICES = Path(__file__).parent / "data" / "prices.json"
 
 
@@ -29,7 +31,9 @@ def _table() -> tuple[dict[str, Price], float]:
 
 @cache
 def price_for(model: str) -> Price:
+    """The price of a model id, or of what an alias resolves to."""
     models, _ = _table()
+    model = resolve_model(model)
     if model in models:
         return models[model]
     prefixes = sorted((name for name in models if model.startswith(name)), key=len, reverse=True)

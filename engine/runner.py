@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+from opentelemetry.trace import StatusCode
 
 from engine.bus import EventBus
 from engine.conditions import ConditionError, evaluate_condition
@@ -28,7 +29,7 @@ from engine.meter import RunBudget
 from engine.record import RunRecorder, save_result
 from engine.results import RunResult, StepResult
 from engine.resume import ResumeSource, Reuse
-from engine.telemetry import tracer
+from engine.telemetry import record_outcome, tracer
 from engine.templating import Scope
 from engine.workflow.model import StepBase, Workflow
 from engine.workflow.registry import STEP_TYPES
@@ -130,7 +131,8 @@ class Runner:
         env, control, workflow = self.env, self.control, self.workflow
         self.recorder.start(env.bus)
         status, reason = "succeeded", ""
-        with tracer.start_as_current_span("pipeline.run", attributes={"workflow": workflow.name}):
+        attributes = {"pipeline.workflow": workflow.name, "pipeline.run_id": self.run_id}
+        with tracer.start_as_current_span("pipeline.run", attributes=attributes) as span:
             env.publish(
                 RunStarted(
                     self.run_id,
@@ -167,6 +169,9 @@ class Runner:
                 cost = sum(r.metrics.cost_usd for r in self.results.values())
                 duration = time.monotonic() - started
                 env.publish(RunFinished(self.run_id, status, reason, cost, duration))  # type: ignore[arg-type]
+                span.set_attributes({"pipeline.status": status, "pipeline.cost_usd": cost})
+                if status == "failed":
+                    span.set_status(StatusCode.ERROR, reason)
                 await self.recorder.stop()
         stopped_by = control.stopping.by if status == "interrupted" and control.stopping else None
         return RunResult(
@@ -201,16 +206,21 @@ class Runner:
         context = StepContext(step, scope, self.results, self.env, self.task_results)
         fingerprint = await step_fingerprint(step, scope)
         reuse = self.resume.reuse(step.name, fingerprint, self.run_dir / "spool") if self.resume else None
-        if reuse is not None:
-            result = self._publish_reused(step, reuse)
-        else:
-            executor = STEP_TYPES[step.type].load_executor()
-            try:
-                result = await executor(context, step)
-            except Exception as exc:
-                # An executor crashing (a bug, not a failed call) fails its step and so the run: the
-                # record must never say `succeeded` for it.
-                return self._fail_early(step, f"crash: {type(exc).__name__}: {exc}")
+        attributes = {"pipeline.step": step.name, "pipeline.step_type": step.type}
+        # Current while the step runs: its conversation's spans, or its tasks', are its children.
+        with tracer.start_as_current_span("pipeline.step", attributes=attributes) as span:
+            if reuse is not None:
+                result = self._publish_reused(step, reuse)
+                span.set_attribute("pipeline.reused", True)
+            else:
+                executor = STEP_TYPES[step.type].load_executor()
+                try:
+                    result = await executor(context, step)
+                except Exception as exc:
+                    # An executor crashing (a bug, not a failed call) fails its step and so the run: the
+                    # record must never say `succeeded` for it.
+                    return self._fail_early(step, f"crash: {type(exc).__name__}: {exc}")
+            record_outcome(span, result.status, result.reason, result.metrics)
         self.results[step.name] = result
         self._save(step.name, result, fingerprint)
         return result

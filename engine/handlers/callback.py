@@ -1,6 +1,9 @@
 """The callback handler: calls the user's `"package.module:function"` with each flushed batch.
 
 Sync functions run in a worker thread so a slow one never blocks the event loop (and the stream).
+When a retried attempt throws its text away, `on_reset` is called with a notice:
+`{"event": "reset", "step_id", "attempt", "max_attempts", "reason", "discard_chars"}`; dropping the
+last `discard_chars` characters received leaves exactly the text the step keeps.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.events import StepFinished, event_to_dict
+from engine.events import Event, Retrying, StepFinished, TurnStarted, event_to_dict
 from engine.handlers.base import HandlerContext, HandlerEnvironment, StreamHandler
 from engine.workflow.model import CallbackHandlerOptions
 
@@ -65,9 +68,29 @@ class CallbackHandler(StreamHandler):
         self.on_complete = (
             import_callable(options.on_complete, env.module_paths) if options.on_complete else None
         )
+        self.on_reset = import_callable(options.on_reset, env.module_paths) if options.on_reset else None
+        self._turn_chars = 0  # characters delivered since the current turn began (what a retry drops)
 
     async def handle(self, chunks: Sequence[str]) -> None:
+        self._turn_chars += sum(len(chunk) for chunk in chunks)
         await _call(self.callback, list(chunks), self.context.as_dict())
+
+    async def handle_event(self, event: Event) -> None:
+        if type(event) is TurnStarted:
+            self._turn_chars = 0
+
+    async def restart(self, event: Retrying) -> None:
+        discarded, self._turn_chars = self._turn_chars, 0
+        if self.on_reset is not None:
+            notice = {
+                "event": "reset",
+                "step_id": event.step_id,
+                "attempt": event.attempt,
+                "max_attempts": event.max_attempts,
+                "reason": event.reason,
+                "discard_chars": discarded,
+            }
+            await _call(self.on_reset, notice, self.context.as_dict())
 
     async def close(self, finished: StepFinished | None) -> None:
         if self.on_complete is not None and finished is not None:

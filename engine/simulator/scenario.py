@@ -23,9 +23,16 @@ FAULTS = (
     "cut",
     "slow_first_token",
     "auth_error",
+    "permission_error",
 )
 # Faults that happen before any byte of the answer is sent: the request fails with an HTTP status.
-STATUS_FAULTS = {"rate_limit": 429, "overloaded": 529, "server_error": 500, "auth_error": 401}
+STATUS_FAULTS = {
+    "rate_limit": 429,
+    "overloaded": 529,
+    "server_error": 500,
+    "auth_error": 401,  # a missing or rejected API key
+    "permission_error": 403,  # a key that may not use this model or workspace
+}
 # Faults that happen mid-stream, once `after_tokens` tokens have been sent.
 MID_STREAM_FAULTS = ("error_event", "drop", "stall", "cut")
 

@@ -70,6 +70,10 @@ FAULT_ERRORS = {
     "server_error": ("api_error", "Internal server error"),
     # As the API words it; the key itself is never echoed.
     "auth_error": ("authentication_error", "invalid x-api-key"),
+    "permission_error": (
+        "permission_error",
+        "Your API key does not have permission to use the specified resource.",
+    ),
 }
 MODELS = (
     ("claude-opus-4-7", "Claude Opus 4.7", "2026-03-01T00:00:00Z"),

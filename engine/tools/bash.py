@@ -20,6 +20,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from engine.telemetry import trace_environment
 from engine.tools import os_sandbox
 from engine.tools.base import Tool, ToolContext, ToolOutcome
 from engine.tools.sandbox import Refused, ToolError
@@ -111,7 +112,8 @@ async def bash(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
         raise ToolError("command is empty")
     if "\x00" in command:
         raise ToolError("command contains a NUL character")
-    argv, env = _launch(ctx, command)
+    # TRACEPARENT of the tool call's span, so what the command runs can join the trace.
+    argv, env = _launch(ctx, command, trace_environment())
     timeout = min(float(args.get("timeout_s", ctx.bash_timeout_s)), ctx.bash_timeout_s)
     output = CappedOutput(max(ctx.output_cap_bytes - NOTE_ROOM, 0))
     loop = asyncio.get_running_loop()
@@ -159,16 +161,17 @@ async def bash(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
     return ToolOutcome(f"{text}\n{status}", is_error=code != 0)
 
 
-def _launch(ctx: ToolContext, command: str) -> tuple[list[str], dict[str, str]]:
-    """The program to start for `command` and its environment: the shell inside bwrap, or alone."""
+def _launch(ctx: ToolContext, command: str, extra_env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The program to start for `command` and its environment (plus `extra_env`): the shell inside
+    bwrap, or alone."""
     if not ctx.bash_sandbox.enabled:
-        return [SHELL, "-c", command], _environment()
+        return [SHELL, "-c", command], {**_environment(), **extra_env}
     if ctx.sandbox.root == Path("/"):
         raise Refused("refused: the workspace is '/', so the sandbox would leave every path writable")
     bwrap = os_sandbox.find_bwrap()
     if bwrap is None:
         raise Refused(os_sandbox.missing_bwrap_message())
-    env = os_sandbox.environment(ctx.sandbox.root)
+    env = {**os_sandbox.environment(ctx.sandbox.root), **extra_env}
     prefix = os_sandbox.bwrap_command(bwrap, ctx.sandbox.root, ctx.bash_sandbox.network, env)
     return [*prefix, SHELL, "-c", command], env
 

@@ -24,6 +24,7 @@ from engine.workflow.expressions import (
     resolve_prompt_file,
 )
 from engine.workflow.normalize import Normalized
+from engine.workflow.presets import model_names, priced_model, resolve_model
 from engine.workflow.registry import HANDLERS, STEP_TYPES
 from engine.workflow.report import Report
 from engine.workflow.rules import CALLABLE_PATTERN, POST_PROCESSING
@@ -76,6 +77,7 @@ class WorkflowChecks:
             config["session_name"] for config in configs if isinstance(config.get("session_name"), str)
         }
         self.callbacks_checked: dict[str, str | None] = {}
+        self.models_checked: set[RawPath] = set()  # a defaults' model is merged into every step
         self.workspace_dir = self.workflow.get("workspace_dir", "./workspace")
 
     def _steps(self) -> Iterator[Src]:
@@ -365,6 +367,7 @@ class WorkflowChecks:
                 f"thinking budget {thinking} must be below max_tokens {max_tokens}",
             )
         self._sandbox(options)
+        self._models(options)
         handlers = options.get("stream_handler", ["console"])
         handlers = [handlers] if isinstance(handlers, str) else handlers
         if not isinstance(handlers, list):
@@ -391,7 +394,7 @@ class WorkflowChecks:
                 "the callback handler needs stream_handler_opts.callback: 'package.module:function'",
             )
             return
-        for key in ("callback", "on_complete"):
+        for key in ("callback", "on_complete", "on_reset"):
             reference = callback_options.get(key)
             if isinstance(reference, str) and re.fullmatch(CALLABLE_PATTERN, reference):
                 problem = self._import_problem(reference)
@@ -418,6 +421,24 @@ class WorkflowChecks:
                 "be refused: install it with `apt-get install bubblewrap` (or set sandbox: off)",
                 "warning",
             )
+
+    def _models(self, options: Src) -> None:
+        """Name the model id an alias resolves to; warn about a model the price table does not know."""
+        for key in ("model", "fallback_model"):
+            name, origin = options.get(key), options.origin(key)
+            if not isinstance(name, str) or origin in self.models_checked:
+                continue
+            self.models_checked.add(origin)
+            resolved = resolve_model(name)
+            if resolved != name:
+                self.report.at_value(origin, f"{name} resolves to {resolved}", "warning")
+            elif priced_model(name) is None:
+                self.report.at_value(
+                    origin,
+                    f"unknown model '{name}': sent to the API as written, priced as Sonnet"
+                    f"{did_you_mean(name, model_names())}",
+                    "warning",
+                )
 
     def _import_problem(self, reference: str) -> str | None:
         """Why `module:function` cannot be called (None when it can); each reference is checked once,

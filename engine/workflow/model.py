@@ -167,6 +167,11 @@ class CallbackHandlerOptions(FrozenModel):
     on_complete: CallableRef | None = Field(
         None, description="'package.module:function' called once when the step ends."
     )
+    on_reset: CallableRef | None = Field(
+        None,
+        description="'package.module:function' called when a retried attempt throws its text away, with "
+        "a notice whose discard_chars says how many of the characters received last to drop.",
+    )
 
 
 for _handler in (
@@ -278,12 +283,21 @@ class ClaudeOptions(FrozenModel):
         None, gt=0, le=MAX_SECONDS, description="Stop the step after this long."
     )
     idle_timeout_seconds: Float | None = Field(
-        None, gt=0, le=MAX_SECONDS, description="Stop the step when no token arrives for this long (a stall)."
+        None,
+        gt=0,
+        le=MAX_SECONDS,
+        description="No token for this long (a stall) fails the attempt as a timeout: it is retried "
+        "per retry_config (or the default policy), and stops the step once retries are spent.",
     )
     stop_on: Annotated[tuple[Annotated[str, AfterValidator(rules.regex)], ...], one_or_many(str)] = Field(
         (), description="Regexes matched against the streamed text; a match stops the step."
     )
-    retry_config: RetryConfig | None = Field(None, description="Retries of failed calls.")
+    retry_config: RetryConfig | None = Field(
+        None,
+        description="Retries of failed calls. Unset, the default policy applies: 2 retries of every "
+        "failure class (rate_limit, overloaded, server_error, timeout (a stall too), connection, "
+        "incomplete_stream), exponential backoff from 500 ms up to 30 s; max_retries: 0 turns retries off.",
+    )
     fallback_model: str | None = Field(None, description="Model tried once retries are exhausted.")
     async_streaming: Bool = Field(
         True, description="true: handlers get chunks as they arrive; false: the whole text at the end."

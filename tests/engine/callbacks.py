@@ -9,11 +9,26 @@ from typing import Any
 
 calls: list[tuple[float, list[str], dict[str, Any]]] = []
 completions: list[tuple[dict[str, Any], dict[str, Any]]] = []
+resets: list[dict[str, Any]] = []
+received: list[str] = []  # the text as a callback keeping its word holds it (see collect / take_back)
 
 
 def reset() -> None:
     calls.clear()
     completions.clear()
+    resets.clear()
+    received.clear()
+
+
+def collect(chunks: list[str], context: dict[str, Any]) -> None:
+    received.append("".join(chunks))
+
+
+def take_back(notice: dict[str, Any], context: dict[str, Any]) -> None:
+    """The on_reset contract: drop the last `discard_chars` characters received."""
+    resets.append(notice)
+    text = "".join(received)
+    received[:] = [text[: len(text) - notice["discard_chars"]]]
 
 
 def record(chunks: list[str], context: dict[str, Any]) -> None:

@@ -187,3 +187,81 @@ async def test_a_broken_handler_fails_its_step_with_the_reason(harness_factory, 
     assert REPLY.startswith(env.buffers["answer"].text)  # the other handler kept what had arrived
     [warning] = [r for r in caplog.records if "this callback is broken" in r.getMessage()]
     assert warning.exc_info is None
+
+
+def rotated(path):
+    """The file and its rotated parts, oldest first (path.N is the oldest)."""
+    return [*sorted(path.parent.glob(path.name + ".*"), key=lambda p: -int(p.suffix[1:])), path]
+
+
+RETRY = "retry_config: {max_retries: 2, base_delay_ms: 10, max_delay_ms: 50}"
+
+
+async def test_a_callback_with_on_reset_holds_exactly_the_result_after_a_retry(harness_factory, tmp_path):
+    opts = "{callback: 'tests.engine.callbacks:collect', on_reset: 'tests.engine.callbacks:take_back'}"
+    rules = [{"times": 1, "reply": REPLY, "fault": "drop", "after_tokens": 60}, {"reply": REPLY}]
+    async with harness_factory({"rules": rules}) as h:
+        result = await h.run(workflow(step("callback", opts, RETRY), tmp=tmp_path))
+    answer = result.steps["answer"]
+    assert answer.status == "succeeded" and answer.metrics.retries == 1
+    [notice] = callbacks.resets
+    assert notice["event"] == "reset" and notice["attempt"] == 2 and notice["discard_chars"] > 0
+    assert notice["reason"].startswith("connection")
+    assert "".join(callbacks.received) == answer.text == REPLY
+
+
+async def test_a_retry_in_a_later_turn_takes_back_only_that_turns_text(harness_factory, tmp_path):
+    # Turn 1 calls a tool; turn 2's first attempt breaks off and is retried.
+    opts = "{callback: 'tests.engine.callbacks:collect', on_reset: 'tests.engine.callbacks:take_back'}"
+    rules = [
+        {"request": 1, "tool_use": {"name": "LS", "input": {}}},
+        {"request": 2, "reply": REPLY, "fault": "cut", "after_tokens": 40},
+        {"reply": REPLY},
+    ]
+    extra = f"{RETRY}\n        allowed_tools: [LS]"
+    async with harness_factory({"rules": rules}) as h:
+        result = await h.run(workflow(step("callback", opts, extra), tmp=tmp_path))
+    answer = result.steps["answer"]
+    assert answer.status == "succeeded" and answer.metrics.retries == 1
+    assert "".join(callbacks.received) == answer.text
+    assert answer.text.endswith(REPLY)
+
+
+@pytest.mark.parametrize("limit", [2000, 333, 7])
+async def test_file_max_bytes_is_exact_and_rotation_loses_nothing(harness_factory, tmp_path, limit):
+    text = "".join(f"Zeile {n}: Füchse springen über den faulen Hund, €{n} — ok.\n" for n in range(80))
+    opts = f"{{max_bytes: {limit}, backups: 2000}}"  # enough backups to keep every part
+    async with harness_factory({"rules": [{"reply": text}]}) as h:
+        result = await h.run(workflow(step("file", opts, "stream_buffer_size: 50"), tmp=tmp_path))
+    assert result.steps["answer"].text == text
+    path = result.run_dir / "streams" / "answer.txt"
+    files = rotated(path)
+    sizes = [f.stat().st_size for f in files]
+    assert max(sizes) <= limit, sizes
+    assert len(files) > 1
+    # Split between characters: every file is valid UTF-8, and together they are the answer.
+    assert "".join(f.read_text(encoding="utf-8") for f in files) == text
+
+
+async def test_file_rotation_made_by_a_retried_attempt_is_taken_back(harness_factory, tmp_path):
+    opts = "{max_bytes: 500, backups: 50}"
+    rules = [{"times": 1, "reply": REPLY, "fault": "drop", "after_tokens": 300}, {"reply": REPLY}]
+    async with harness_factory({"rules": rules}) as h:
+        result = await h.run(workflow(step("file", opts, RETRY), tmp=tmp_path))
+    assert result.steps["answer"].metrics.retries == 1
+    files = rotated(result.run_dir / "streams" / "answer.txt")
+    assert max(f.stat().st_size for f in files) <= 500
+    assert "".join(f.read_text(encoding="utf-8") for f in files) == REPLY
+
+
+async def test_buffer_max_bytes_keeps_exactly_the_last_bytes(harness_factory, tmp_path):
+    text = "".join(f"Grüße {n} — €€€ und so weiter.\n" for n in range(60))
+    env = HandlerEnvironment(console_enabled=False)
+    async with harness_factory({"rules": [{"reply": text}]}) as h:
+        steps = step("buffer", "{max_bytes: 101}", "stream_buffer_size: 20")
+        result = await h.run(workflow(steps, tmp=tmp_path), env)
+    buffer = env.buffers["answer"]
+    held = buffer.text.encode("utf-8")
+    assert len(held) <= 101 and len(held) >= 101 - 3  # cut between characters
+    assert text.endswith(buffer.text) and buffer.truncated
+    assert result.steps["answer"].text == text  # later steps read the whole answer, not the buffer

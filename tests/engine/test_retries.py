@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.events import Retrying, TextDelta, Usage
+from engine.retry import RetryPolicy
 from tests.engine.conftest import workflow
 
 REPLY = "".join(f"Sentence number {n} of a reply that is streamed in small chunks.\n" for n in range(30))
@@ -89,3 +90,33 @@ async def test_tokens_and_cost_equal_the_simulators_usage(harness_factory, tmp_p
     assert final.output_tokens == reference.usage.output_tokens
     assert metrics.chunks == len(h.of(TextDelta, "answer"))
     assert metrics.ttft_s is not None and metrics.ttft_s <= metrics.duration_s
+
+
+async def test_without_retry_config_the_stated_default_policy_retries_a_stall(harness_factory, tmp_path):
+    plain = """
+    - name: answer
+      type: claude
+      claude_options: {stream_handler: buffer, idle_timeout_seconds: 0.3}
+      prompt: "Explain retries"
+    """
+    rules = [{"times": 1, "reply": REPLY, **FAULTS["stall"]}, {"reply": REPLY}]
+    async with harness_factory({"rules": rules}) as h:
+        result = await h.run(workflow(plain, tmp=tmp_path))
+    answer = result.steps["answer"]
+    assert answer.status == "succeeded" and answer.text == REPLY
+    [retry] = h.of(Retrying, "answer")
+    default = RetryPolicy()
+    assert retry.max_attempts == default.max_retries + 1
+    assert retry.reason.startswith("timeout: idle")
+
+
+def test_the_schema_states_the_default_policy_the_engine_applies():
+    from engine.workflow.model import ClaudeOptions
+
+    description = ClaudeOptions.model_fields["retry_config"].description or ""
+    default = RetryPolicy()
+    assert f"{default.max_retries} retries of every failure class" in description
+    assert all(failure in description for failure in default.retry_on)
+    delays = f"from {default.base_delay_ms:g} ms up to {default.max_delay_ms / 1000:g} s"
+    assert f"{default.backoff} backoff {delays}" in description
+    assert "a stall too" in description
