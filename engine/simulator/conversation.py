@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 
+REMINDER_OPEN, REMINDER_CLOSE = "<system-reminder>", "</system-reminder>"
+
+
 @dataclass(frozen=True)
 class ToolCall:
     """A tool call the assistant made earlier in the conversation, with the result the client sent back."""
@@ -33,8 +36,10 @@ class RequestedConversation:
         task_index = 0
         task = ""
         for index, message in enumerate(messages):
-            if message.get("role") in ("user", "system"):
-                text = text_of(message.get("content"))
+            # `system` entries inside messages are instructions (Claude Code sends its environment
+            # that way, after the prompt), and so are <system-reminder> blocks: neither is the task.
+            if message.get("role") == "user":
+                text = text_of(message.get("content"), skip_reminders=True)
                 if text.strip():
                     task_index, task = index, text
         system_parts = [text_of(body.get("system"))]
@@ -46,8 +51,9 @@ class RequestedConversation:
         )
 
 
-def text_of(content: Any) -> str:
-    """The plain text of a message's content (a string or a list of blocks), tool results excluded."""
+def text_of(content: Any, *, skip_reminders: bool = False) -> str:
+    """The plain text of a message's content (a string or a list of blocks), tool results excluded;
+    `skip_reminders` leaves out text blocks that are only a <system-reminder>."""
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
@@ -55,8 +61,16 @@ def text_of(content: Any) -> str:
     return "\n".join(
         block["text"]
         for block in content
-        if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)
+        if isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+        and not (skip_reminders and _is_reminder(block["text"]))
     )
+
+
+def _is_reminder(text: str) -> bool:
+    stripped = text.strip()
+    return stripped.startswith(REMINDER_OPEN) and stripped.endswith(REMINDER_CLOSE)
 
 
 def _tool_calls(messages: list[dict[str, Any]]) -> tuple[ToolCall, ...]:
