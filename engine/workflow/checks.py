@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.workflow.callables import callable_problem
 from engine.workflow.compat import DOTTED_NAME, QUOTED_TEXT
+from engine.workflow.executors import ignored_options
 from engine.workflow.expressions import (
     REFERENCE,
     REFERENCE_HEADS,
@@ -366,8 +367,11 @@ class WorkflowChecks:
                 options.origin("thinking"),
                 f"thinking budget {thinking} must be below max_tokens {max_tokens}",
             )
-        self._sandbox(options)
+        if options.get("executor") != "claude_code":  # Claude Code runs its own tools
+            self._sandbox(options)
         self._models(options)
+        for key, why in ignored_options(options):
+            self.report.at_key(options.origin(key), why, "warning")
         handlers = options.get("stream_handler", ["console"])
         handlers = [handlers] if isinstance(handlers, str) else handlers
         if not isinstance(handlers, list):

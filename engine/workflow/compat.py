@@ -84,17 +84,11 @@ OPTION_IGNORED: dict[str, str] = {
     "print": "steps never run interactively",
     "cost_tracking": "cost is always tracked",
     "telemetry_enabled": "OpenTelemetry spans are always emitted, a no-op unless an SDK is configured",
-    "permission_mode": "tools are allowed by allowed_tools and confined to workspace_dir",
-    "permission_prompt_tool": "tools are allowed by allowed_tools and confined to workspace_dir",
-    "mcp_config": "MCP servers are not supported",
     "session_id": "use a claude_session step to continue a conversation",
     "resume_session": "use a claude_session step to continue a conversation",
-    # Claude Code (Agent SDK) options pipeline_ex passes through.
-    "mcp_servers": "MCP servers are not supported",
-    "agents": "subagents are not supported (" + _CLAUDE_CODE + ")",
-    "hooks": "hooks are not supported (" + _CLAUDE_CODE + "); no hook command is run",
+    # Claude Code (Agent SDK) options pipeline_ex passes through, that executor: claude_code does not take
+    # (the ones it takes are claude_options fields, see engine/workflow/executors.py).
     "enable_skills": "skills are not supported (" + _CLAUDE_CODE + ")",
-    "setting_sources": "settings files are not read (" + _CLAUDE_CODE + ")",
     "settings": "settings files are not read (" + _CLAUDE_CODE + ")",
     "add_dirs": "tools only ever see workspace_dir",
     "env": "tools run with a clean environment",

@@ -45,6 +45,15 @@ RetryReason = Literal[
 RETRY_REASONS: tuple[str, ...] = get_args(RetryReason)
 Backoff = Literal["exponential", "linear", "fixed"]
 SandboxMode = Literal["on", "off"]
+Executor = Literal["api", "claude_code"]
+# Claude Code's permission modes, and pipeline_ex's snake_case spellings of them.
+PermissionMode = Literal[
+    "default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "accept_edits", "bypass_permissions"
+]
+SettingSource = Literal["user", "project", "local"]
+HookEvent = Literal[
+    "PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop", "SubagentStop", "PreCompact", "Notification"
+]
 
 # Strict scalars: YAML's `true` is not 1 and `"5"` is not 5 (pydantic's lax mode would coerce both);
 # a whole number is still a fine float. Floats must be finite: `.nan` and `.inf` are YAML too.
@@ -250,9 +259,34 @@ class RegisteredHandlerOptions:
         return {"anyOf": [handler(keyed.__pydantic_core_schema__), handler(flat.__pydantic_core_schema__)]}
 
 
+class AgentOptions(FrozenModel):
+    """A Claude Code subagent (executor: claude_code), invoked by the agent through its Agent tool."""
+
+    description: str = Field(description="When the agent should be used.")
+    prompt: str = Field(description="The subagent's system prompt.")
+    tools: tuple[str, ...] | None = Field(None, description="Tools it may use; unset = all the step's.")
+    model: str | None = Field(None, description="sonnet, opus, haiku, inherit or a model id.")
+
+
+class HookOptions(FrozenModel):
+    """One Claude Code hook (executor: claude_code): a shell command or a Python function."""
+
+    matcher: str | None = Field(None, description="Tool names it applies to, e.g. 'Write|Edit'; unset = all.")
+    command: str | None = Field(None, description="Shell command Claude Code runs (gets the event as JSON).")
+    callback: CallableRef | None = Field(
+        None, description="'package.module:function', an async hook called as (input, tool_use_id, context)."
+    )
+    timeout: Float | None = Field(None, gt=0, le=MAX_SECONDS, description="Seconds the hook may take.")
+
+
 class ClaudeOptions(FrozenModel):
     """How a step talks to Claude: model, limits, tools, retries and streaming."""
 
+    executor: Executor = Field(
+        "api",
+        description="api: the engine's own tool loop over the Messages API; claude_code: the Claude Code "
+        "agent (pip install 'pipeline[claude-code]').",
+    )
     model: str = Field(DEFAULT_MODEL, description="Claude model id.")
     max_tokens: Int = Field(
         4096, ge=1, le=MAX_OUTPUT_TOKENS, description="Output tokens per model turn (at most 128000)."
@@ -308,6 +342,24 @@ class ClaudeOptions(FrozenModel):
     stream_handler_opts: Annotated[dict[str, BaseModel], RegisteredHandlerOptions()] = Field(
         default_factory=dict,
         description="Handler options, flat (apply to every handler that knows them) or keyed by handler.",
+    )
+    # Claude Code options (executor: claude_code); validation warns where the api executor ignores them.
+    cwd: str | None = Field(None, description="Claude Code's working directory, inside workspace_dir.")
+    permission_mode: PermissionMode | None = Field(
+        None, description="Claude Code's permission mode; unset = its default (unapproved tools refused)."
+    )
+    permission_prompt_tool: str | None = Field(None, description="MCP tool that answers permission prompts.")
+    mcp_servers: dict[str, dict[str, Any]] | None = Field(
+        None, description="MCP servers by name (stdio: command/args/env; sse or http: type/url/headers)."
+    )
+    mcp_config: str | None = Field(None, description="Path to an MCP config JSON file.")
+    agents: dict[str, AgentOptions] | None = Field(None, description="Subagents by name.")
+    hooks: dict[HookEvent, tuple[HookOptions, ...]] | None = Field(None, description="Hooks by event.")
+    setting_sources: tuple[SettingSource, ...] | None = Field(
+        None, description="Settings files Claude Code loads; unset = its default (all), [] = none."
+    )
+    max_budget_usd: Float | None = Field(
+        None, gt=0, le=MAX_BUDGET_USD, description="Claude Code stops the step past this cost."
     )
     stream_buffer_size: Int = Field(
         1, ge=1, le=MAX_COUNT, description="Chunks gathered before a handler is called."

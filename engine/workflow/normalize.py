@@ -359,8 +359,10 @@ class Normalizer:
         if not isinstance(raw, dict):
             return raw
         if "cwd" in raw:
-            self._cwd(raw["cwd"], (*path, "cwd"))
-            raw = {key: value for key, value in raw.items() if key != "cwd"}
+            cwd = self._cwd(raw["cwd"], (*path, "cwd"))
+            raw = {key: value for key, value in raw.items() if key != "cwd" or cwd is not None}
+            if cwd is not None:
+                raw["cwd"] = cwd
         src = self.keys(
             raw,
             path,
@@ -427,18 +429,20 @@ class Normalizer:
                 tools.add(name, item_path)
         return tools
 
-    def _cwd(self, cwd: Any, path: RawPath) -> None:
+    def _cwd(self, cwd: Any, path: RawPath) -> str | None:
+        """A `cwd` inside the workspace, relative to it (Claude Code runs there); outside, a warning."""
         workspace = os.path.normpath(self.workspace_dir)
-        inside = isinstance(cwd, str) and (
-            os.path.normpath(cwd) == workspace or os.path.normpath(cwd).startswith(workspace + os.sep)
-        )
-        where = "inside" if inside else "outside"
+        if isinstance(cwd, str):
+            target = os.path.normpath(cwd)
+            if target == workspace or target.startswith(workspace + os.sep):
+                return os.path.relpath(target, workspace)
         self.report.at_key(
             path,
-            f"'cwd' {describe_value(cwd)} ({where} the workspace) is ignored: tools always run in "
+            f"'cwd' {describe_value(cwd)} (outside the workspace) is ignored: tools always run in "
             f"workspace_dir '{self.workspace_dir}' and cannot leave it",
             "warning",
         )
+        return None
 
     def _retry(self, raw: Any, path: RawPath) -> Any:
         if not isinstance(raw, dict):
