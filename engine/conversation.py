@@ -142,6 +142,7 @@ class Conversation:
         self.policy = RetryPolicy.from_config(options.retry_config)
         self.turn = 0
         self.call_context: Any = None  # the trace context of the last model call, its tool calls' parent
+        self.agent_session: str | None = None  # executor claude_code: the session resumed, then the one run
 
     def continue_from(self, history: Sequence[dict[str, Any]]) -> None:
         """Earlier turns (a stored session) go before this conversation's first message."""
@@ -171,6 +172,10 @@ class Conversation:
 
     async def run(self) -> ModelReply:
         """Model turn -> tool calls -> results -> next turn, until the model is done or `max_turns`."""
+        if self.options.executor == "claude_code":
+            from engine.claude_code import run_agent  # the optional extra's SDK, imported only when used
+
+            return self._answered(await run_agent(self))
         tools = self.toolbox()
         if tools is None:
             return self._answered(await self.model_turn(self.request()))

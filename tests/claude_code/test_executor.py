@@ -1,0 +1,37 @@
+"""Steps with `executor: claude_code`: the real CLI, driven by the engine, against the simulator."""
+
+from __future__ import annotations
+
+from engine.events import StepFinished, TextDelta, ToolCall, ToolResult, Usage
+from tests.claude_code.conftest import workflow
+
+MODEL = "claude-sonnet-4-6"
+
+
+def agent_step(prompt: str, options: str = "", name: str = "agent") -> str:
+    return f"""
+    - name: {name}
+      type: claude
+      claude_options:
+        executor: claude_code
+        model: {MODEL}
+        stream_handler: [file, buffer]
+        {options}
+      prompt: "{prompt}"
+    """
+
+
+async def test_a_plain_step_streams_into_the_file_handler(harness_factory, tmp_path):
+    async with harness_factory(tokens_per_second=200) as h:
+        result = await h.run(workflow(agent_step("Explain what a river delta is"), tmp=tmp_path))
+    step = result.steps["agent"]
+    assert step.status == "succeeded", (step.reason, step.error)
+    deltas = h.of(TextDelta, "agent")
+    assert len(deltas) > 5
+    streamed = "".join(e.text for e in deltas)
+    assert step.text == streamed
+    assert (result.run_dir / "streams" / "agent.txt").read_text(encoding="utf-8") == streamed
+    assert h.of(Usage, "agent")
+    [finished] = h.of(StepFinished, "agent")
+    assert finished.metrics.output_tokens > 0 and finished.metrics.cost_usd > 0
+    assert not h.of(ToolCall, "agent") and not h.of(ToolResult, "agent")
