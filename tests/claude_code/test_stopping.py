@@ -1,0 +1,54 @@
+"""Stopping a Claude Code step (the stop key, stop_on) ends the agent and keeps the partial text."""
+
+from __future__ import annotations
+
+import asyncio
+
+from engine.events import Interrupted, TextDelta
+from tests.claude_code.conftest import workflow
+from tests.claude_code.test_executor import agent_step
+
+LONG = {"rules": [{"prompt_contains": "rivers", "answer_tokens": 3000}]}  # ~30 s at 100 tokens/s
+# A bound, not a timing assertion: far above the ~1 s interrupt grace, far below the 30 s answer.
+ENDS_WITHIN_S = 15
+
+
+async def wait_for_text(h, step_id: str, chunks: int = 10) -> None:
+    async with asyncio.timeout(60):
+        while len(h.of(TextDelta, step_id)) < chunks:
+            await asyncio.sleep(0.02)
+
+
+async def assert_stopped_with_partial_text(h, result, reason_part: str) -> None:
+    step = result.steps["agent"]
+    assert step.status == "interrupted", (step.status, step.reason, step.error)
+    assert reason_part in step.reason
+    [interrupted] = h.of(Interrupted, "agent")
+    assert reason_part in interrupted.reason
+    streamed = "".join(e.text for e in h.of(TextDelta, "agent"))
+    assert streamed and step.text == streamed
+    assert (result.run_dir / "streams" / "agent.txt").read_text(encoding="utf-8") == streamed
+    # The agent's model call was cut off long before its end: the CLI hung up on the simulator.
+    [call] = [record for record in h.sim.log if record.path == "/v1/messages"]
+    assert call.hung_up and call.output_tokens < 3000
+
+
+async def test_the_stop_key_interrupts_the_agent(harness_factory, tmp_path):
+    async with harness_factory(LONG, tokens_per_second=100) as h:
+        handle, _ = h.start(workflow(agent_step("Write a long essay about rivers"), tmp=tmp_path))
+        await wait_for_text(h, "agent")
+        assert handle.interrupt("agent", "looks wrong")
+        async with asyncio.timeout(ENDS_WITHIN_S):
+            result = await handle
+        await h.sim.wait_for_requests(1, timeout=5)
+        await assert_stopped_with_partial_text(h, result, "looks wrong")
+
+
+async def test_stop_on_ends_the_agent(harness_factory, tmp_path):
+    options = "stop_on: ['\\w{3,}']"
+    async with harness_factory(LONG, tokens_per_second=100) as h:
+        handle, _ = h.start(workflow(agent_step("Write a long essay about rivers", options), tmp=tmp_path))
+        async with asyncio.timeout(60):
+            result = await handle
+        await h.sim.wait_for_requests(1, timeout=5)
+        await assert_stopped_with_partial_text(h, result, "stop_on")
