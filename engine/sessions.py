@@ -46,14 +46,20 @@ def load_session(workspace: Path, name: str) -> dict[str, Any] | None:
 
 
 def save_session(
-    workspace: Path, name: str, messages: list[dict[str, Any]], run_id: str, usage: dict[str, int]
+    workspace: Path,
+    name: str,
+    messages: list[dict[str, Any]],
+    run_id: str,
+    usage: dict[str, int],
+    claude_code_session: str | None = None,
 ) -> None:
+    """`claude_code_session`: the Claude Code session id that `executor: claude_code` resumes."""
     path = session_path(workspace, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(
-        path,
-        {"version": FORMAT_VERSION, "name": name, "run_id": run_id, "usage": usage, "messages": messages},
-    )
+    data = {"version": FORMAT_VERSION, "name": name, "run_id": run_id, "usage": usage, "messages": messages}
+    if claude_code_session:
+        data["claude_code_session"] = claude_code_session
+    write_json_atomically(path, data)
 
 
 def _starts_turn(message: dict[str, Any]) -> bool:

@@ -26,6 +26,8 @@ async def run_session_step(context: StepContext, step: ClaudeSessionStep) -> Ste
             history = stored["messages"]
         usage = dict(stored.get("usage", {})) if stored else {}
         conversation.continue_from(trim_turns(history, config.max_turns_kept))
+        if history and stored is not None:
+            conversation.agent_session = stored.get("claude_code_session")
         meter = conversation.meter
         try:
             return Outcome(await conversation.run())
@@ -34,6 +36,8 @@ async def run_session_step(context: StepContext, step: ClaudeSessionStep) -> Ste
                 usage["input_tokens"] = usage.get("input_tokens", 0) + meter.input_tokens
                 usage["output_tokens"] = usage.get("output_tokens", 0) + meter.output_tokens
                 kept = trim_turns(complete_prefix(conversation.messages), config.max_turns_kept)
-                save_session(context.workspace, name, kept, context.run_id, usage)
+                save_session(
+                    context.workspace, name, kept, context.run_id, usage, conversation.agent_session
+                )
 
     return await context.converse(turn_loop=converse, keep_text=True)
