@@ -182,6 +182,8 @@ class Simulator:
         app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/v1/models/{model_id}", self._model)
+        # Claude Code's connectivity probe (HEAD) before its first call, unless non-essential traffic is off.
+        app.router.add_get("/api/hello", self._hello)
         app.on_response_prepare.append(_add_request_id)
         # handler_cancellation: a client that hangs up cancels its handler at once, even mid-sleep.
         runner = _ApiAppRunner(
@@ -351,6 +353,9 @@ class Simulator:
 
     async def _model(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(_model_json(request.match_info["model_id"]))
+
+    async def _hello(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"message": "hello"})
 
 
 class _BodyTimeout(Exception):
