@@ -106,7 +106,8 @@ def agent_options(conversation: Conversation, sdk: Any, on_stderr: Any) -> Any:
         hooks=python_hooks,
         settings=settings,
         setting_sources=list(o.setting_sources) if o.setting_sources is not None else None,
-        thinking={"type": "enabled", "budget_tokens": o.thinking} if o.thinking else None,
+        # As for the API executor: extended thinking only with a `thinking` budget.
+        thinking={"type": "enabled", "budget_tokens": o.thinking} if o.thinking else {"type": "disabled"},
         resume=conversation.agent_session,
         include_partial_messages=True,
         env=_agent_env(conversation),

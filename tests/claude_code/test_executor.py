@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.events import StepFinished, TextDelta, ToolCall, ToolResult, Usage
+from engine.events import StepFinished, TextDelta, ThinkingDelta, ToolCall, ToolResult, Usage
 from tests.claude_code.conftest import workflow
 
 MODEL = "claude-sonnet-4-6"
@@ -59,3 +59,11 @@ async def test_a_tool_claude_code_does_not_approve_is_refused(harness_factory, t
     assert not (tmp_path / "ws" / "notes.md").exists()
     [refused] = [r for r in h.of(ToolResult, "agent") if r.name == "Write"]
     assert refused.is_error and refused.refused
+
+
+async def test_thinking_streams_as_thinking_events(harness_factory, tmp_path):
+    async with harness_factory() as h:
+        result = await h.run(workflow(agent_step("Explain tides", "thinking: 2048"), tmp=tmp_path))
+    assert result.steps["agent"].status == "succeeded"
+    thinking = "".join(e.text for e in h.of(ThinkingDelta, "agent"))
+    assert thinking and thinking not in result.steps["agent"].text

@@ -35,7 +35,7 @@ async def assert_stopped_with_partial_text(h, result, reason_part: str) -> None:
 
 async def test_the_stop_key_interrupts_the_agent(harness_factory, tmp_path):
     async with harness_factory(LONG, tokens_per_second=100) as h:
-        handle, _ = h.start(workflow(agent_step("Write a long essay about rivers"), tmp=tmp_path))
+        handle, _ = h.start(workflow(agent_step("Tell me about rivers at length"), tmp=tmp_path))
         await wait_for_text(h, "agent")
         assert handle.interrupt("agent", "looks wrong")
         async with asyncio.timeout(ENDS_WITHIN_S):
@@ -47,8 +47,49 @@ async def test_the_stop_key_interrupts_the_agent(harness_factory, tmp_path):
 async def test_stop_on_ends_the_agent(harness_factory, tmp_path):
     options = "stop_on: ['\\w{3,}']"
     async with harness_factory(LONG, tokens_per_second=100) as h:
-        handle, _ = h.start(workflow(agent_step("Write a long essay about rivers", options), tmp=tmp_path))
+        handle, _ = h.start(workflow(agent_step("Tell me about rivers at length", options), tmp=tmp_path))
         async with asyncio.timeout(60):
             result = await handle
         await h.sim.wait_for_requests(1, timeout=5)
         await assert_stopped_with_partial_text(h, result, "stop_on")
+
+
+async def test_interrupt_all_stops_the_agent_and_the_run(harness_factory, tmp_path):
+    """What Ctrl+C and a SIGTERM do to a run: every step is interrupted."""
+    async with harness_factory(LONG, tokens_per_second=100) as h:
+        handle, _ = h.start(workflow(agent_step("Tell me about rivers at length"), tmp=tmp_path))
+        await wait_for_text(h, "agent")
+        handle.interrupt_all("stop everything")
+        async with asyncio.timeout(ENDS_WITHIN_S):
+            result = await handle
+        await h.sim.wait_for_requests(1, timeout=5)
+        await assert_stopped_with_partial_text(h, result, "stop everything")
+    assert result.status == "interrupted" and result.exit_code == 130
+
+
+async def test_timeout_seconds_ends_the_agent(harness_factory, tmp_path):
+    options = "timeout_seconds: 8"  # room for the CLI to start and stream, well before the 30 s answer
+    async with harness_factory(LONG, tokens_per_second=100) as h:
+        result = await h.run(workflow(agent_step("Tell me about rivers at length", options), tmp=tmp_path))
+        await h.sim.wait_for_requests(1, timeout=5)
+        await assert_stopped_with_partial_text(h, result, "timeout")
+
+
+async def test_idle_timeout_ends_a_stalled_agent(harness_factory, tmp_path):
+    rule = {"prompt_contains": "rivers", "fault": "stall", "after_tokens": 40, "seconds": 30}
+    options = "idle_timeout_seconds: 1.5"
+    scenario = {"rules": [{**LONG["rules"][0], **rule}]}
+    async with harness_factory(scenario, tokens_per_second=200) as h:
+        result = await h.run(workflow(agent_step("Tell me about rivers at length", options), tmp=tmp_path))
+        await h.sim.wait_for_requests(1, timeout=5)
+        await assert_stopped_with_partial_text(h, result, "idle")
+
+
+async def test_the_run_budget_ends_the_agent(harness_factory, tmp_path):
+    # Claude Code's first call sends ~12k input tokens ($0.037 for Sonnet); $0.06 is spent ~1000 tokens on.
+    async with harness_factory(LONG, tokens_per_second=400) as h:
+        steps = agent_step("Tell me about rivers at length")
+        result = await h.run(workflow(steps, extra="budget_usd: 0.06\n", tmp=tmp_path))
+        await h.sim.wait_for_requests(1, timeout=5)
+        await assert_stopped_with_partial_text(h, result, "budget")
+    assert result.status == "interrupted"
