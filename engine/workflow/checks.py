@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.workflow.callables import callable_problem
 from engine.workflow.compat import DOTTED_NAME, QUOTED_TEXT
-from engine.workflow.executors import ignored_options
+from engine.workflow.executors import executor_warnings
 from engine.workflow.expressions import (
     REFERENCE,
     REFERENCE_HEADS,
@@ -370,7 +370,7 @@ class WorkflowChecks:
         if options.get("executor") != "claude_code":  # Claude Code runs its own tools
             self._sandbox(options)
         self._models(options)
-        for key, why in ignored_options(options):
+        for key, why in executor_warnings(options):
             self.report.at_key(options.origin(key), why, "warning")
         handlers = options.get("stream_handler", ["console"])
         handlers = [handlers] if isinstance(handlers, str) else handlers

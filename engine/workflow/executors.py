@@ -6,6 +6,7 @@ through claude-agent-sdk (engine/claude_code.py). Options not named here are hon
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -31,10 +32,17 @@ API_ONLY: dict[str, str] = {
 }
 
 
-def ignored_options(options: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """(option, why) for each option given that the step's executor does not honour."""
+def executor_warnings(options: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(option, why) for each option given that the step's executor does not honour, and for an
+    executor that is not installed."""
     executor = options.get("executor", "api")
     if executor == "claude_code":
+        # Looked up, not imported: validate stays light.
+        if importlib.util.find_spec("claude_agent_sdk") is None:
+            yield "executor", (
+                "executor: claude_code needs the Claude Code extra, which is not installed: "
+                "pip install 'pipeline[claude-code]' (the step will fail)"
+            )
         for key, why in API_ONLY.items():
             if key in options:
                 yield key, f"'{key}' is ignored by executor: claude_code: {why}"
