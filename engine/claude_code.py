@@ -5,8 +5,8 @@ With `include_partial_messages` the agent forwards every raw Messages-API stream
 TextDelta, ThinkingDelta, ToolCall and Usage events as `engine.claude` makes them, so handlers,
 `stop_on`, the budget, the run record and the dashboard work unchanged. Tool results come from the
 agent's user messages; tokens and cost are set from its ResultMessage at the end. A step that is
-stopped (stop key, `stop_on`, timeouts, Ctrl+C) asks the agent to `interrupt()`, and the CLI process is
-ended if it has not stopped within INTERRUPT_GRACE_S; the text streamed so far is kept.
+stopped (stop key, `stop_on`, timeouts, Ctrl+C) asks the agent to `interrupt()`, then closes its input;
+a CLI still running INTERRUPT_GRACE_S after each is killed. The text streamed so far is kept.
 
 claude-agent-sdk is an optional extra (`pipeline[claude-code]`), imported only when a step uses it.
 """
@@ -376,7 +376,7 @@ async def _idle_watch(conversation: Conversation) -> AsyncIterator[None]:
 
 async def _close(client: Any, *, interrupted: bool) -> None:
     """End the agent: `interrupt()` first when it is stopped mid-answer, then close its input (it saves
-    its session and exits); a CLI still running INTERRUPT_GRACE_S later is terminated."""
+    its session and exits); a CLI still running INTERRUPT_GRACE_S later is killed."""
     # The SDK does not expose the process; its transport holds it (to end a CLI that does not stop).
     process = getattr(getattr(client, "_transport", None), "_process", None)
     end = None
@@ -385,7 +385,7 @@ async def _close(client: Any, *, interrupted: bool) -> None:
             async with asyncio.timeout(INTERRUPT_GRACE_S):
                 await client.interrupt()
         if process is not None:
-            end = asyncio.get_running_loop().call_later(INTERRUPT_GRACE_S, _terminate, process)
+            end = asyncio.get_running_loop().call_later(INTERRUPT_GRACE_S, _kill, process)
     try:
         with contextlib.suppress(Exception):
             await client.disconnect()
@@ -394,7 +394,8 @@ async def _close(client: Any, *, interrupted: bool) -> None:
             end.cancel()
 
 
-def _terminate(process: Any) -> None:
+def _kill(process: Any) -> None:
+    # It had its grace twice over (the interrupt, then closed input): a CLI still running is stuck.
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
-            process.terminate()
+            process.kill()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+from pathlib import Path
 
 from engine.events import Interrupted, TextDelta
 from tests.claude_code.conftest import workflow
@@ -93,3 +97,28 @@ async def test_the_run_budget_ends_the_agent(harness_factory, tmp_path):
         await h.sim.wait_for_requests(1, timeout=5)
         await assert_stopped_with_partial_text(h, result, "budget")
     assert result.status == "interrupted"
+
+
+def cli_children() -> list[int]:
+    """The Claude Code CLI processes this test process started."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == os.getpid() and "claude" in (stat.parent / "cmdline").read_text():
+                found.append(int(stat.parent.name))
+    return found
+
+
+async def test_an_agent_that_does_not_stop_is_killed(harness_factory, tmp_path):
+    async with harness_factory(LONG, tokens_per_second=100) as h:
+        handle, _ = h.start(workflow(agent_step("Tell me about rivers at length"), tmp=tmp_path))
+        await wait_for_text(h, "agent")
+        [cli] = cli_children()
+        os.kill(cli, signal.SIGSTOP)  # it can neither answer interrupt() nor exit on its own now
+        assert handle.interrupt("agent", "looks wrong")
+        async with asyncio.timeout(ENDS_WITHIN_S):
+            result = await handle
+        await h.sim.wait_for_requests(1, timeout=5)
+        await assert_stopped_with_partial_text(h, result, "looks wrong")
+    assert not Path(f"/proc/{cli}").exists()  # killed and reaped

@@ -19,5 +19,7 @@ async def test_a_claude_code_step_without_the_extra_fails_clearly(harness_factor
         result = await h.run(workflow(steps, tmp=tmp_path))
     step = result.steps["agent"]
     assert step.status == "failed" and result.exit_code != 0
-    assert step.error == "executor claude_code needs the Claude Code extra: pip install 'pipeline[claude-code]'"
+    assert step.error == (
+        "executor claude_code needs the Claude Code extra: pip install 'pipeline[claude-code]'"
+    )
     assert not h.sim.log  # nothing was sent
