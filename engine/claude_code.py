@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.claude import ModelReply
-from engine.events import StepPhase, TextDelta, ThinkingDelta, ToolCall, ToolResult, TurnStarted, Usage
+from engine.events import (
+    Retrying,
+    StepPhase,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolResult,
+    TurnStarted,
+    Usage,
+)
 from engine.handlers.callback import import_callable
 from engine.meter import StopRequested
 from engine.pricing import cost_usd
@@ -142,6 +151,8 @@ def _agent_env(conversation: Conversation) -> dict[str, str]:
     env = {"ANTHROPIC_BASE_URL": str(client.base_url).rstrip("/"), **QUIET_ENV}
     if client.api_key:
         env["ANTHROPIC_API_KEY"] = client.api_key
+    # The agent retries failed calls itself, as often as the step's retry_config says.
+    env["CLAUDE_CODE_MAX_RETRIES"] = str(conversation.policy.max_retries)
     if "max_tokens" in conversation.options.model_fields_set:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(conversation.options.max_tokens)
     return env
@@ -203,6 +214,8 @@ class AgentStream:
         self.json_parts: list[str] = []
         self.tool_names: dict[str, str] = {}
         self.denied: set[str] = set()
+        self.retrying = False
+        self.in_call = False  # a model call is streaming (a retry then drops its text)
 
     def on_message(self, message: Any, sdk: Any) -> None:
         if isinstance(message, sdk.StreamEvent):
@@ -218,6 +231,8 @@ class AgentStream:
                 self.conversation.agent_session = message.data.get("session_id")
             elif message.subtype == "permission_denied":
                 self.denied.add(str(message.data.get("tool_use_id")))
+            elif message.subtype == "api_retry":
+                self.on_retry(message.data)
         elif isinstance(message, sdk.ResultMessage):
             self.on_result(message)
 
@@ -261,20 +276,49 @@ class AgentStream:
                 self.tool = None
         elif kind == "message_start":
             self.on_turn(event["message"])
+        elif kind == "message_stop":
+            self.in_call = False
         elif kind == "message_delta":
             self.stop_reason = event.get("delta", {}).get("stop_reason")
             publish(meter.end_call(self.usage(event.get("usage") or {}, meter.call_start_usage)))
 
-    def on_turn(self, message: dict[str, Any]) -> None:
+    def begin_turn(self) -> None:
         conversation = self.conversation
         conversation.turn += 1
         self.publish(TurnStarted(self.step_id, conversation.turn))
+        self.spool.mark()
+
+    def on_turn(self, message: dict[str, Any]) -> None:
+        if not self.retrying:  # a retried attempt is the same turn
+            self.begin_turn()
+        self.retrying = False
+        self.in_call = True
         self.model = message.get("model") or self.model
         self.answer.clear()
-        self.separator = "\n\n" if conversation.turn > 1 else ""
+        self.separator = "\n\n" if self.conversation.turn > 1 else ""
         start = self.usage(message.get("usage") or {})
         self.meter.begin_call(self.model, start)
         self.publish(start)
+
+    def on_retry(self, data: dict[str, Any]) -> None:
+        """The agent retries a failed model call: as for the API executor, the attempt's text is dropped
+        (subscribers drop it on `Retrying`) and what it cost so far is counted."""
+        meter = self.meter
+        meter.abandon_call()
+        meter.retries += 1
+        if self.in_call:
+            self.spool.rewind()
+        else:  # it failed before streaming: its turn begins here, as in the API loop
+            self.begin_turn()
+        self.in_call = False
+        self.answer.clear()
+        self.retrying = True
+        attempt, total = int(data.get("attempt") or 1) + 1, int(data.get("max_retries") or 0) + 1
+        delay = float(data.get("retry_delay_ms") or 0) / 1000
+        why = f"{data.get('error') or 'api_error'} (HTTP {data.get('error_status')})"
+        self.publish(Retrying(self.step_id, attempt, total, delay, why))
+        detail = f"retry in {delay:.1f} s, attempt {attempt}/{total}"
+        self.publish(StepPhase(self.step_id, "backing_off", detail))
 
     def on_tool_call(self, tool: dict[str, Any]) -> None:
         raw = "".join(self.json_parts)
@@ -322,7 +366,7 @@ class AgentStream:
             status = result.api_error_status
             failure = STATUS_FAILURES.get(status, "server_error" if status and status >= 500 else "fatal")
             why = "; ".join(result.errors or ()) or result.result or result.subtype
-            raise AttemptFailed(failure, f"Claude Code: {why}")
+            raise AttemptFailed(failure, f"Claude Code: {' '.join(str(why).split())}")
         else:
             self.stop_reason = result.stop_reason or self.stop_reason or "end_turn"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.events import StepFinished, TextDelta, ThinkingDelta, ToolCall, ToolResult, Usage
+from engine.events import Retrying, StepFinished, TextDelta, ThinkingDelta, ToolCall, ToolResult, Usage
 from tests.claude_code.conftest import workflow
 
 MODEL = "claude-sonnet-4-6"
@@ -67,3 +67,27 @@ async def test_thinking_streams_as_thinking_events(harness_factory, tmp_path):
     assert result.steps["agent"].status == "succeeded"
     thinking = "".join(e.text for e in h.of(ThinkingDelta, "agent"))
     assert thinking and thinking not in result.steps["agent"].text
+
+
+async def test_an_api_error_fails_the_step_after_the_agents_retries(harness_factory, tmp_path):
+    options = "retry_config: {max_retries: 1}"  # the agent retries as often as retry_config says
+    async with harness_factory({"rules": [{"fault": "auth_error"}]}) as h:
+        result = await h.run(workflow(agent_step("Explain tides", options), tmp=tmp_path))
+    step = result.steps["agent"]
+    assert step.status == "failed" and result.exit_code != 0
+    assert step.error and step.error.startswith("Claude Code: ") and "\n" not in step.error
+    [retry] = h.of(Retrying, "agent")
+    assert (retry.attempt, retry.max_attempts) == (2, 2) and "401" in retry.reason
+    assert [record.status for record in h.sim.log] == [401, 401]
+
+
+async def test_a_stream_cut_mid_answer_is_retried_and_its_text_dropped(harness_factory, tmp_path):
+    scenario = {"rules": [{"request": 1, "fault": "drop", "after_tokens": 30}]}
+    async with harness_factory(scenario, tokens_per_second=500) as h:
+        result = await h.run(workflow(agent_step("Explain tides"), tmp=tmp_path))
+    step = result.steps["agent"]
+    assert step.status == "succeeded", (step.reason, step.error)
+    assert h.of(Retrying, "agent") and step.metrics.retries == 1
+    # Only the retried attempt's text is the answer, in the result and in the file handler alike.
+    assert (result.run_dir / "streams" / "agent.txt").read_text(encoding="utf-8") == step.text
+    assert [record.hung_up or record.fault == "drop" for record in h.sim.log] == [True, False]
