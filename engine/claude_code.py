@@ -103,7 +103,8 @@ def agent_options(conversation: Conversation, sdk: Any, on_stderr: Any) -> Any:
         model=o.model,
         fallback_model=fallback,
         system_prompt=_system_prompt(o, conversation.system_suffix),
-        allowed_tools=list(o.allowed_tools),
+        # The tools of the MCP servers the step configures are its to use, as the tools it names.
+        allowed_tools=[*o.allowed_tools, *(f"mcp__{name}" for name in o.mcp_servers or ())],
         disallowed_tools=list(o.disallowed_tools),
         max_turns=o.max_turns,
         max_budget_usd=o.max_budget_usd,

@@ -78,10 +78,18 @@ def _plan(task: str, offered: list[dict[str, Any]]) -> list[tuple[str, dict[str,
     found: list[tuple[int, str, dict[str, Any]]] = []
     for intent, (words, tool_names) in INTENTS.items():
         positions = [m.start() for w in words for m in re.finditer(rf"\b{w}\b", lowered)]
-        tool = next((t for t in offered if tool_names.search(t["name"])), None)
+        candidates = [t for t in offered if tool_names.search(t["name"])]
+        # A tool named after the task's own words wins (an MCP server's `save_note` for "save a note").
+        tool = next((t for t in candidates if _named_in(t["name"], lowered)), None)
+        tool = tool or (candidates[0] if candidates else None)
         if positions and tool is not None:
             found.append((min(positions), intent, tool))
     return [(intent, tool) for _, intent, tool in sorted(found, key=lambda item: item[0])][:MAX_TOOL_TURNS]
+
+
+def _named_in(tool_name: str, task: str) -> bool:
+    words = {word for word in re.split(r"[^a-z0-9]+", tool_name.lower()) if len(word) >= 4}
+    return any(re.search(rf"\b{word}\b", task) for word in words)
 
 
 def task_path(task: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from engine.events import Retrying, StepFinished, TextDelta, ThinkingDelta, ToolCall, ToolResult, Usage
 from tests.claude_code.conftest import workflow
 
@@ -91,3 +94,20 @@ async def test_a_stream_cut_mid_answer_is_retried_and_its_text_dropped(harness_f
     # Only the retried attempt's text is the answer, in the result and in the file handler alike.
     assert (result.run_dir / "streams" / "agent.txt").read_text(encoding="utf-8") == step.text
     assert [record.hung_up or record.fault == "drop" for record in h.sim.log] == [True, False]
+
+
+async def test_an_mcp_server_the_step_configures_is_used(harness_factory, tmp_path, monkeypatch):
+    # Claude Code defers MCP tools behind its ToolSearch tool, which the simulator does not answer.
+    monkeypatch.setenv("ENABLE_TOOL_SEARCH", "false")
+    server = Path(__file__).with_name("mcp_notes_server.py")
+    options = (
+        f"mcp_servers: {{notes: {{command: {sys.executable}, args: [{server}]}}}}\n"
+        "        disallowed_tools: [Write]"
+    )
+    async with harness_factory() as h:
+        result = await h.run(workflow(agent_step("Save a note about rivers", options), tmp=tmp_path))
+    assert result.steps["agent"].status == "succeeded", result.steps["agent"].error
+    [call] = [c for c in h.of(ToolCall, "agent") if c.name == "mcp__notes__save_note"]
+    [outcome] = [r for r in h.of(ToolResult, "agent") if r.tool_use_id == call.tool_use_id]
+    assert not outcome.is_error, outcome.output
+    assert (tmp_path / "ws" / "notes.txt").read_text(encoding="utf-8").strip()

@@ -6,7 +6,7 @@ import aiohttp
 import anthropic
 
 from engine.simulator import Simulator
-from tests.simulator.support import MODEL
+from tests.simulator.support import MODEL, user
 from tests.simulator.test_messages import BASH_TOOL, WRITE_TOOL
 
 REMINDER = "<system-reminder>\nWrite commit messages that run checks and create files.\n</system-reminder>\n"
@@ -32,3 +32,15 @@ async def test_the_connectivity_probe_is_answered(simulator: Simulator):
         for method in ("HEAD", "GET"):
             async with session.request(method, f"{simulator.base_url}/api/hello") as response:
                 assert response.status == 200
+
+
+async def test_a_tool_named_after_the_task_is_preferred(client: anthropic.AsyncAnthropic):
+    schema = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+    tools = [
+        {"name": "CronCreate", "description": "Schedule a prompt", "input_schema": schema},
+        {"name": "mcp__notes__save_note", "description": "Save a note", "input_schema": schema},
+    ]
+    message = await client.messages.create(
+        model=MODEL, max_tokens=500, tools=tools, messages=user("Save a note about rivers")
+    )
+    assert message.stop_reason == "tool_use" and message.content[-1].name == "mcp__notes__save_note"
