@@ -36,6 +36,7 @@ from engine.handlers.callback import import_callable
 from engine.meter import StopRequested
 from engine.pricing import cost_usd
 from engine.retry import AttemptFailed
+from engine.telemetry import tracer
 from engine.workflow.model import ClaudeOptions
 
 if TYPE_CHECKING:
@@ -75,12 +76,15 @@ async def run_agent(conversation: Conversation) -> ModelReply:
     client = sdk.ClaudeSDKClient(options)
     run.publish(StepPhase(step_id, "connecting", "Claude Code"))
     finished = False
+    # The SDK hands the current span to the CLI (W3C trace context), so its own spans nest under this one.
+    span = tracer.start_as_current_span("pipeline.agent_run", attributes={"model": options.model})
     try:
-        await client.connect()
-        await client.query(conversation.messages[-1]["content"])
-        async with _idle_watch(conversation), contextlib.aclosing(client.receive_response()) as messages:
-            async for message in messages:
-                stream.on_message(message, sdk)
+        with span:
+            await client.connect()
+            await client.query(conversation.messages[-1]["content"])
+            async with _idle_watch(conversation), contextlib.aclosing(client.receive_response()) as messages:
+                async for message in messages:
+                    stream.on_message(message, sdk)
         finished = True
     except (StopRequested, AttemptFailed):
         raise
