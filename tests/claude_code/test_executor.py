@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -25,15 +26,23 @@ def agent_step(prompt: str, options: str = "", name: str = "agent") -> str:
 
 
 async def test_a_plain_step_streams_into_the_file_handler(harness_factory, tmp_path):
-    async with harness_factory(tokens_per_second=200) as h:
-        result = await h.run(workflow(agent_step("Explain what a river delta is"), tmp=tmp_path))
+    scenario = {"rules": [{"prompt_contains": "delta", "answer_tokens": 600}]}  # ~3 s at 200 tokens/s
+    async with harness_factory(scenario, tokens_per_second=200) as h:
+        handle, runner = h.start(workflow(agent_step("Explain what a river delta is"), tmp=tmp_path))
+        stream_file = runner.run_dir / "streams" / "agent.txt"
+        async with asyncio.timeout(60):
+            while not (stream_file.exists() and stream_file.stat().st_size):
+                await asyncio.sleep(0.02)
+        # The file fills as tokens arrive: part of the answer is there while the agent still streams.
+        assert not h.of(StepFinished, "agent")
+        result = await handle
     step = result.steps["agent"]
     assert step.status == "succeeded", (step.reason, step.error)
     deltas = h.of(TextDelta, "agent")
-    assert len(deltas) > 5
+    assert len(deltas) > 100
     streamed = "".join(e.text for e in deltas)
     assert step.text == streamed
-    assert (result.run_dir / "streams" / "agent.txt").read_text(encoding="utf-8") == streamed
+    assert stream_file.read_text(encoding="utf-8") == streamed
     assert h.of(Usage, "agent")
     [finished] = h.of(StepFinished, "agent")
     assert finished.metrics.output_tokens > 0 and finished.metrics.cost_usd > 0
@@ -111,3 +120,11 @@ async def test_an_mcp_server_the_step_configures_is_used(harness_factory, tmp_pa
     [outcome] = [r for r in h.of(ToolResult, "agent") if r.tool_use_id == call.tool_use_id]
     assert not outcome.is_error, outcome.output
     assert (tmp_path / "ws" / "notes.txt").read_text(encoding="utf-8").strip()
+
+
+async def test_max_turns_ends_the_agent_as_it_ends_the_api_loop(harness_factory, tmp_path):
+    options = "allowed_tools: [Write]\n        permission_mode: accept_edits\n        max_turns: 1"
+    async with harness_factory() as h:
+        result = await h.run(workflow(agent_step("Write the file notes.md", options), tmp=tmp_path))
+    step = result.steps["agent"]
+    assert (step.status, step.stop_reason) == ("succeeded", "max_turns"), (step.reason, step.error)
