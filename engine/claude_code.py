@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,7 +96,7 @@ async def run_agent(conversation: Conversation) -> ModelReply:
     return stream.reply()
 
 
-def agent_options(conversation: Conversation, sdk: Any, on_stderr: Any) -> Any:
+def agent_options(conversation: Conversation, sdk: Any, on_stderr: Callable[[str], None]) -> Any:
     """ClaudeOptions mapped one to one onto ClaudeAgentOptions; cwd confined to the workspace."""
     o: ClaudeOptions = conversation.options
     run = conversation.run_env
