@@ -193,11 +193,14 @@ def _hooks(o: ClaudeOptions, sdk: Any) -> tuple[dict[str, list[Any]] | None, str
                 python.setdefault(event, []).append(
                     sdk.HookMatcher(matcher=hook.matcher, hooks=[function], timeout=hook.timeout)
                 )
-            if hook.command:
-                command: dict[str, Any] = {"type": "command", "command": hook.command}
-                if hook.timeout:
-                    command["timeout"] = hook.timeout
-                commands.setdefault(event, []).append({"matcher": hook.matcher or "", "hooks": [command]})
+            given = [(hook.command, hook.timeout)] if hook.command else []
+            given += [(command.command, command.timeout) for command in hook.hooks]
+            if given:
+                entries = [
+                    {"type": "command", "command": command, **({"timeout": timeout} if timeout else {})}
+                    for command, timeout in given
+                ]
+                commands.setdefault(event, []).append({"matcher": hook.matcher or "", "hooks": entries})
     settings = json.dumps({"hooks": commands}) if commands else None
     return python or None, settings
 

@@ -268,11 +268,21 @@ class AgentOptions(FrozenModel):
     model: str | None = Field(None, description="sonnet, opus, haiku, inherit or a model id.")
 
 
+class HookCommand(FrozenModel):
+    """A hook command in Claude Code's settings form: `{type: command, command: "..."}`."""
+
+    type: Literal["command"] = "command"
+    command: str = Field(description="Shell command Claude Code runs (gets the event as JSON).")
+    timeout: Float | None = Field(None, gt=0, le=MAX_SECONDS, description="Seconds it may take.")
+
+
 class HookOptions(FrozenModel):
-    """One Claude Code hook (executor: claude_code): a shell command or a Python function."""
+    """One Claude Code hook (executor: claude_code): a shell command or a Python function, or Claude Code's
+    settings form (`hooks: [{type: command, command: ...}]`)."""
 
     matcher: str | None = Field(None, description="Tool names it applies to, e.g. 'Write|Edit'; unset = all.")
     command: str | None = Field(None, description="Shell command Claude Code runs (gets the event as JSON).")
+    hooks: tuple[HookCommand, ...] = Field((), description="Commands, as in Claude Code's settings.")
     callback: CallableRef | None = Field(
         None, description="'package.module:function', an async hook called as (input, tool_use_id, context)."
     )

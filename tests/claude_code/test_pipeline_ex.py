@@ -35,8 +35,8 @@ workflow:
             tools: [Read, Grep]
         hooks:
           PreToolUse:
-            - matcher: Write
-              command: "cat >> hook_events.jsonl"
+            - matcher: Write  # Claude Code's settings form, as pipeline_ex workflows write it
+              hooks: [{type: command, command: "cat >> hook_events.jsonl"}]
             - callback: "tests.claude_code.hooks:record_tool"
       prompt:
         - type: static
