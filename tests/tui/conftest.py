@@ -33,7 +33,7 @@ async def settle(app: DashboardApp, pilot: Any) -> None:
     await pilot.pause()
     app.refresh_from_run()
     await pilot.pause()
-    await app.workers.wait_for_complete() if app.result is not None else None
+    await app.workers.wait_for_complete() if app.run_result is not None else None
     await pilot.pause()
 
 
@@ -41,6 +41,12 @@ def screen_text(app: DashboardApp) -> str:
     """What the terminal shows, as plain text."""
     update = app.screen._compositor.render_full_update()
     return "\n".join("".join(segment.text for segment in strip) for strip in update.strips)
+
+
+def pane_rows(app: DashboardApp, step_id: str) -> list[str]:
+    """The rows a step's pane holds (what it shows, scrolled to its end)."""
+    transcript = app.panes[step_id].live.transcript
+    return [transcript.row(i)[0] for i in range(transcript.row_count)]
 
 
 async def wait_until(pilot: Any, condition: Callable[[], bool], what: str, tries: int = 400) -> None:

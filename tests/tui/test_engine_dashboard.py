@@ -34,7 +34,7 @@ async def test_a_running_step_gets_a_pane_that_shows_its_streamed_text(engine_ap
         assert "Lighthouses guide ships past rocks" in screen_text(app)
         assert "SIMULATED" in screen_text(app)
         app.handle.interrupt_all("test over")
-        await wait_until(pilot, lambda: app.result is not None, "the run to end")
+        await wait_until(pilot, lambda: app.run_result is not None, "the run to end")
 
 
 async def test_the_interrupt_key_stops_the_selected_step_and_hangs_up(engine_app):
@@ -43,7 +43,7 @@ async def test_the_interrupt_key_stops_the_selected_step_and_hangs_up(engine_app
         await wait_until(pilot, lambda: app.state.output_tokens_seen > 5, "the essay to stream")
         assert app.selected == "essay"
         await pilot.press("x")
-        await wait_until(pilot, lambda: app.result is not None, "the run to end")
+        await wait_until(pilot, lambda: app.run_result is not None, "the run to end")
         app.refresh_from_run()
         await pilot.pause()
         essay = app.state.steps["essay"]
@@ -52,7 +52,7 @@ async def test_the_interrupt_key_stops_the_selected_step_and_hangs_up(engine_app
     # The simulator saw the client hang up long before the answer's end; the next step still ran.
     first = run.provider.simulator.log[0]
     assert first.hung_up and first.output_tokens < 1000
-    assert app.result.steps["after"].status == "succeeded"
+    assert app.run_result.steps["after"].status == "succeeded"
     assert record(run)["steps"]["essay"]["status"] == "interrupted"
 
 
@@ -63,9 +63,9 @@ async def test_interrupt_all_asks_then_stops_everything(engine_app):
         await pilot.press("X")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
-        await wait_until(pilot, lambda: app.result is not None, "the run to end")
-    assert app.result.status == "interrupted" and app.result.exit_code == 130
-    assert app.result.steps["after"].status == "skipped"
+        await wait_until(pilot, lambda: app.run_result is not None, "the run to end")
+    assert app.run_result.status == "interrupted" and app.run_result.exit_code == 130
+    assert app.run_result.steps["after"].status == "skipped"
     assert run.provider.simulator.log[0].hung_up
     assert len(run.provider.simulator.log) == 1
 

@@ -14,7 +14,7 @@ from engine.handlers import HandlerEnvironment
 from engine.launch import open_run
 from engine.simulator import Scenario, SimulatorConfig
 from engine.workflow import load_workflow
-from tests.tui.conftest import screen_text, scripted_app, settle
+from tests.tui.conftest import pane_rows, screen_text, scripted_app, settle
 from tests.tui.scripted import (
     ESSAY,
     ScriptedRun,
@@ -53,18 +53,19 @@ async def test_follow_mode_pauses_on_scroll_up_counts_new_text_and_resumes_at_th
         assert "newest words" in screen_text(app)
 
 
-async def test_a_retry_shows_the_attempt_and_drops_the_failed_attempts_text():
+async def test_a_retry_folds_the_failed_attempt_into_a_sentence_and_starts_the_pane_over():
     events = [run_started("flaky"), *streaming("flaky", "doomed partial answer"), *retry("flaky")]
     app, run = scripted_app(events)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(140, 30)) as pilot:
         await settle(app, pilot)
-        text = screen_text(app)
-        assert "attempt 2/4, starting over" in text
-        assert "doomed partial answer" not in text
-        assert "backing off" in text
+        assert " ".join(pane_rows(app, "flaky")) == (
+            "▸ attempt 1, dropped: the API was overloaded (Overloaded) after 3 tokens;"
+            " attempt 2 of 4 in 1.5 s")
+        assert "attempt 2 of 4 in 1.5 s" in str(app.panes["flaky"].border_title)
         run.publish(words("flaky", "the good answer"))
         await settle(app, pilot)
-        assert "the good answer" in screen_text(app)
+        assert pane_rows(app, "flaky")[-1] == "the good answer"
+        assert "doomed" not in " ".join(pane_rows(app, "flaky"))
         assert app.state.steps["flaky"].retries == 1
 
 
