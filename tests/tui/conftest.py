@@ -75,25 +75,31 @@ class EngineRun:
             yield self.handle
 
 
+def build_engine_app(folder: Path, steps: str, scenario: dict[str, Any] | None = None, extra: str = "",
+                     **options: Any) -> tuple[DashboardApp, EngineRun]:
+    """The app on the real engine and an embedded simulator, running `steps` (YAML) in `folder`."""
+    document = (
+        f"workflow:\n  name: dashboard-test\n  output_dir: {folder / 'outputs'}\n"
+        f"  workspace_dir: {folder / 'ws'}\n"
+        + textwrap.indent(textwrap.dedent(extra), "  ")
+        + "  steps:\n" + textwrap.indent(textwrap.dedent(steps), "    ")
+    )
+    path = folder / "workflow.yaml"
+    path.write_text(document, encoding="utf-8")
+    loaded = load_workflow(path)
+    assert not loaded.errors, [str(e) for e in loaded.errors]
+    config = SimulatorConfig(scenario=Scenario.from_dict(scenario) if scenario else None)
+    run = EngineRun(loaded.workflow, config)
+    app = dashboard_app(loaded.workflow, run.launch, **options)
+    return app, run
+
+
 @pytest.fixture
 def engine_app(tmp_path: Path) -> Callable[..., tuple[DashboardApp, EngineRun]]:
     """`engine_app(steps_yaml, scenario={...})`: the app on the real engine and an embedded simulator."""
 
     def make(steps: str, scenario: dict[str, Any] | None = None, extra: str = "",
              **options: Any) -> tuple[DashboardApp, EngineRun]:
-        document = (
-            f"workflow:\n  name: dashboard-test\n  output_dir: {tmp_path / 'outputs'}\n"
-            f"  workspace_dir: {tmp_path / 'ws'}\n"
-            + textwrap.indent(textwrap.dedent(extra), "  ")
-            + "  steps:\n" + textwrap.indent(textwrap.dedent(steps), "    ")
-        )
-        path = tmp_path / "workflow.yaml"
-        path.write_text(document, encoding="utf-8")
-        loaded = load_workflow(path)
-        assert not loaded.errors, [str(e) for e in loaded.errors]
-        config = SimulatorConfig(scenario=Scenario.from_dict(scenario) if scenario else None)
-        run = EngineRun(loaded.workflow, config)
-        app = dashboard_app(loaded.workflow, run.launch, **options)
-        return app, run
+        return build_engine_app(tmp_path, steps, scenario, extra, **options)
 
     return make
