@@ -190,6 +190,7 @@ class DashboardApp(App[int]):
         yield self.run_header
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
+                yield self.step_tree.heading
                 yield self.step_tree
                 yield self.details
             with Vertical(id="main"):

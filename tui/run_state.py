@@ -136,7 +136,7 @@ class StepState:
     def state_word(self) -> str:
         """The step's state in one short word or two, for the tree's state column."""
         if self.finished:
-            return "done" if self.status == "succeeded" else self.status
+            return {"succeeded": "done", "interrupted": "stopped"}.get(self.status, self.status)
         if self.status == "queued":
             return "queued"
         if self.phase == "backing_off":
