@@ -31,7 +31,7 @@ from tui.run_state import RunState, StepState
 from tui.themes import DARK, LIGHT, THEMES
 from tui.widgets.details import StepDetails
 from tui.widgets.gauges import Gauges
-from tui.widgets.header import RunHeader
+from tui.widgets.header import BUDGET_WARNING, RunHeader
 from tui.widgets.live_pane import LivePane
 from tui.widgets.modals import ConfirmScreen, HelpScreen
 from tui.widgets.pane_grid import PaneGrid
@@ -46,8 +46,6 @@ FIGURE_TICKS = 10
 QUIT_GRACE_S = 5.0
 RATE_WINDOW_S = 2.0
 USER_REASON = "interrupted by user (dashboard)"
-# The budget gauge turns to a warning colour, and a notification says so, at this share of the budget.
-BUDGET_WARNING = 0.8
 
 
 class RunResultLike(Protocol):

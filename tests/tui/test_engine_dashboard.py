@@ -86,3 +86,23 @@ async def test_quit_while_running_asks_then_leaves_a_consistent_record(engine_ap
     assert saved["steps"]["essay"]["status"] == "interrupted"
     streamed = (run.handle.run_dir / "streams" / "essay.txt").read_text(encoding="utf-8")
     assert streamed and REPLY.startswith(streamed)
+
+
+async def test_live_cost_counts_the_text_streaming_now_in_the_header_and_in_run_json(engine_app):
+    app, run = engine_app(TWO_STEPS, LONG)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.state.output_tokens_seen > 300, "the essay to stream a while")
+        essay = app.state.steps["essay"]
+        reported = essay.call.cost_usd if essay.call else 0.0
+        # The usage so far reports the input and the first token; the estimate adds what streamed since.
+        assert essay.cost_usd > reported
+        assert app.state.totals()[2] == essay.cost_usd
+        await wait_until(pilot, lambda: (record(run)["steps"]["essay"].get("cost_usd") or 0) > reported,
+                         "run.json to carry the running step's estimate")
+        saved = record(run)
+        assert saved["cost_usd"] == saved["steps"]["essay"]["cost_usd"]
+        app.handle.interrupt_all("test over")
+        await wait_until(pilot, lambda: app.run_result is not None, "the run to end")
+    # Corrected when the step ends: the record holds the step's metered cost.
+    final = record(run)["steps"]["essay"]
+    assert final["cost_usd"] == final["metrics"]["cost_usd"]
