@@ -67,6 +67,8 @@ class StepState:
     reason: str = ""
     error: str | None = None
     started_at: float | None = None
+    # The how-manieth step to start in the run (clocks can tie; this never does).
+    start_order: int = 0
     finished_at: float | None = None
     retries: int = 0
     retry: Retrying | None = None
@@ -191,6 +193,7 @@ class RunState:
     steps: dict[str, StepState] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     retries: int = 0
+    started: int = 0
     output_tokens_seen: int = 0
     # Steps whose status, phase or figures changed in the last batch (not only their text), and
     # whether the run's own status did.
@@ -330,6 +333,8 @@ class RunState:
         if isinstance(event, StepStarted):
             step.step_type, step.model = event.step_type, event.model
             step.status, step.phase, step.started_at = "running", "starting", now
+            self.started += 1
+            step.start_order = self.started
             if event.parent_id is not None and step.parent_id is None:
                 self._adopt(step, event.parent_id)
             # A parallel or batch step names its tasks up front: they show as queued until a slot frees.

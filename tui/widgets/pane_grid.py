@@ -48,7 +48,7 @@ def place_panes(
     started = [step for step in state.leaves() if step.started_at is not None]
     if not started:
         return []
-    latest = max(started, key=lambda step: step.started_at or 0.0)
+    latest = max(started, key=lambda step: step.start_order)
     front = state.top_level(latest.step_id)
 
     def wanted(step: StepState) -> bool:
@@ -62,8 +62,8 @@ def place_panes(
     chosen = [step for step in started if wanted(step)]
     chosen.sort(key=lambda step: not step.running)  # stable: tree order within each group
 
-    def goes_first(step: StepState) -> tuple[bool, bool, float]:
-        return (step.step_id in viewed, step.status in KEPT, step.started_at or 0.0)
+    def goes_first(step: StepState) -> tuple[bool, bool, int]:
+        return (step.step_id in viewed, step.status in KEPT, step.start_order)
 
     while len(chosen) > capacity:
         evictable = [s for s in chosen if not s.running and s.step_id not in (selected, maximized)]
@@ -174,12 +174,15 @@ class PaneGrid(Container):
         self.styles.grid_rows = "1fr"
 
     def show_switcher(self, labels: Iterable[tuple[str, str]], selected: str | None) -> None:
-        """The switcher row: every pane's icon and name, the one shown in brackets."""
+        """The switcher row: the pane shown (in brackets), then the ones after it, round to the start."""
         if not self.single:
             return
-        parts = [f"[{label}]" if step_id == selected else label for step_id, label in labels]
-        shown = [sid for sid, pane in self.panes.items() if pane.display]
-        index = list(self.panes).index(shown[0]) + 1 if shown else 0
-        text = f"{index}/{len(self.panes)} (n/p) " + " ".join(parts)
+        labels = list(labels)
+        ids = [step_id for step_id, _ in labels]
+        shown = next((sid for sid, pane in self.panes.items() if pane.display), ids[0] if ids else None)
+        index = ids.index(shown) if shown in ids else 0
+        parts = [f"[{label}]" if step_id == shown else label
+                 for step_id, label in labels[index:] + labels[:index]]
+        text = f"{index + 1}/{len(ids)} n/p: " + " ".join(parts)
         if str(self.switcher.content) != text:
             self.switcher.update(text, layout=False)
