@@ -115,7 +115,9 @@ class DashboardApp(App[int]):
         Binding("n", "cycle_pane(1)", "Next", tooltip="Select the next step that has streamed"),
         Binding("p", "cycle_pane(-1)", "Prev", show=False,
                 tooltip="Select the previous step that has streamed"),
-        Binding("end", "follow", "Follow", tooltip="Jump to the newest text and keep following it"),
+        # Before the focused widget's own `end` (the tree's): it follows the selected pane from anywhere.
+        Binding("end", "follow", "Follow", priority=True,
+                tooltip="Jump to the newest text and keep following it"),
         Binding("t", "toggle_thinking", "Thinking", show=False, tooltip="Collapse or expand thinking"),
         Binding("r", "toggle_rendered", "Raw/MD", show=False,
                 tooltip="Show a finished answer as Markdown or as the raw stream"),
@@ -263,6 +265,8 @@ class DashboardApp(App[int]):
 
     def refresh_from_run(self) -> None:
         """Drain the events that arrived since the last tick and redraw what they changed."""
+        if not self.screen_stack:  # closing: the screens are gone, the last tick has nothing to draw on
+            return
         events = self.inbox.drain()
         changed = self.state.apply(events) if events else {}
         restated = self.state.restated if events else set()
@@ -379,6 +383,8 @@ class DashboardApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that cannot do anything now are hidden from the footer and do nothing."""
+        if not self.screen_stack:
+            return True
         step = self._selected_step()
         pane = self._selected_pane()
         if action == "interrupt_step":
@@ -390,7 +396,9 @@ class DashboardApp(App[int]):
         if action == "cycle_pane":
             return len(self._streamed()) > 1
         if action == "follow":
-            return pane is not None and not pane.live.follow
+            # Off on overlays (the palette's input has its own `end`), and when there is nothing to catch up.
+            on_main = self.screen is self.screen_stack[0]
+            return on_main and pane is not None and not pane.at_end()
         if action == "toggle_thinking":
             return pane is not None
         if action == "toggle_rendered":
@@ -530,7 +538,9 @@ class DashboardApp(App[int]):
 
     def action_follow(self) -> None:
         pane = self._selected_pane()
-        if pane is not None:
+        if pane is not None and pane.rendered and pane.answer_view is not None:
+            pane.answer_view.scroll_end(animate=False)
+        elif pane is not None:
             pane.live.action_follow()
 
     def action_toggle_thinking(self) -> None:

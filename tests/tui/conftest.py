@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import html
+import re
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -37,10 +39,24 @@ async def settle(app: DashboardApp, pilot: Any) -> None:
     await pilot.pause()
 
 
+# Rich's SVG export places each run of text at x = column * 20 px * 0.61 on clip path "line-N".
+SVG_TEXT = re.compile(
+    r'<text [^>]*x="([\d.]+)"[^>]*clip-path="url\(#[\w-]*-line-(\d+)\)"[^>]*>([^<]*)</text>')
+SVG_CHAR_WIDTH = 12.2
+
+
 def screen_text(app: DashboardApp) -> str:
-    """What the terminal shows, as plain text."""
-    update = app.screen._compositor.render_full_update()
-    return "\n".join("".join(segment.text for segment in strip) for strip in update.strips)
+    """What the terminal shows, as plain text (read from the app's own screenshot)."""
+    rows: dict[int, list[tuple[int, str]]] = {}
+    for x, line, text in SVG_TEXT.findall(app.export_screenshot()):
+        rows.setdefault(int(line), []).append((round(float(x) / SVG_CHAR_WIDTH), html.unescape(text)))
+    lines = []
+    for number in sorted(rows):
+        line = ""
+        for column, text in sorted(rows.get(number, [])):
+            line = line.ljust(column) + text.replace("\xa0", " ")
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def pane_rows(app: DashboardApp, step_id: str) -> list[str]:

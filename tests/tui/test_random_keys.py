@@ -185,7 +185,11 @@ def footer_problems(app: DashboardApp) -> list[str]:
     expected |= {"X"} if app.running and app.handle is not None else set()
     expected |= {"m"} if pane is not None or app.screen.maximized is not None else set()
     expected |= {"n"} if len(streamed) > 1 else set()
-    expected |= {"end"} if pane is not None and not pane.live.follow else set()
+    if pane is not None:
+        answer = pane.answer_view
+        at_end = (answer.scroll_y >= answer.max_scroll_y if pane.rendered and answer is not None
+                  else pane.live.follow)
+        expected |= set() if at_end else {"end"}
     footer = app.screen.query_one(Footer)
     shown = {key.key for key in footer.query(FooterKey)}
     # The focused widget may add keys of its own (the tree's, the palette's); only the app's are judged.

@@ -117,6 +117,7 @@ class PaneGrid(Container):
                 self._open(state.steps[step_id].transcript, step_id)
                 opened.append(step_id)
         self._order(wanted)
+        self.panes = {step_id: self.panes[step_id] for step_id in wanted}
         self._wanted_count = len(wanted)
         self.fit_panes(selected)
         return opened

@@ -60,6 +60,12 @@ class StepPane(Vertical):
         self._show_rendered(not self.rendered)
         return True
 
+    def at_end(self) -> bool:
+        """True when `end` would change nothing: the stream is followed, or the answer is scrolled down."""
+        if self.rendered and self.answer_view is not None:
+            return self.answer_view.scroll_y >= self.answer_view.max_scroll_y
+        return self.live.follow
+
     def content(self) -> LivePane | VerticalScroll:
         """What takes focus in the pane: the Markdown answer while shown, else the live stream."""
         return self.answer_view if self.rendered and self.answer_view else self.live
