@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from tests.tui.conftest import screen_text, wait_until
+from tui.summary import summary_lines
 from tui.widgets.modals import ConfirmScreen
 
 REPLY = "Lighthouses guide ships past rocks at night. " * 200  # about 20 s at 100 tokens/s
@@ -106,3 +109,34 @@ async def test_live_cost_counts_the_text_streaming_now_in_the_header_and_in_run_
     # Corrected when the step ends: the record holds the step's metered cost.
     final = record(run)["steps"]["essay"]
     assert final["cost_usd"] == final["metrics"]["cost_usd"]
+
+
+SUMMARY_STEPS = """
+- name: plan
+  type: claude
+  prompt: "Say hello"
+- name: reviews
+  type: parallel_claude
+  parallel_tasks:
+    - {id: speed, prompt: "Say hello about speed"}
+    - {id: cost, prompt: "Say hello about cost"}
+"""
+QUIT_SUMMARY = Path(__file__).parent / "__snapshots__" / "quit_summary.txt"
+
+
+def masked(lines: list[str]) -> str:
+    """The summary with what changes from run to run (times, the run folder) masked."""
+    text = "\n".join(lines)
+    text = re.sub(r"\d+\.\ds\b", "T.Ts", text)
+    return re.sub(r"record: \S+/run\.json", "record: RUN_DIR/run.json", text)
+
+
+async def test_the_quit_summary_after_exit_when_done(engine_app):
+    app, _ = engine_app(SUMMARY_STEPS, {"rules": [{"reply": "Hello there, kind reader."}]},
+                        exit_when_done=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.return_code is not None, "the app to close when done")
+    assert app.return_code == 0 and app.run_result is not None
+    assert app.status_line.startswith("run succeeded · 2 of 2 steps done")
+    # What `pipeline run` prints once the app has closed (the console mode prints the same).
+    assert masked(summary_lines(app.run_result)) == QUIT_SUMMARY.read_text(encoding="utf-8").rstrip("\n")
