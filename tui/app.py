@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Protocol
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Label, Tree
@@ -181,6 +181,11 @@ class DashboardApp(App[int]):
     def panes(self) -> dict[str, StepPane]:
         return self.grid.panes
 
+    @property
+    def main_screen(self) -> Screen[Any]:
+        """The dashboard's own screen, under any overlay."""
+        return self.screen_stack[0]
+
     # -- layout -------------------------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
@@ -277,7 +282,7 @@ class DashboardApp(App[int]):
         self._ticks += 1
         for step_id in changed:
             self._follow_step(self.state.steps[step_id])
-        if restated:
+        if events and self.state.lifecycle_changed:
             self._place_panes(now)
         relabel = [sid for n, (sid, step) in enumerate(self.state.steps.items())
                    if step.running and n % FIGURE_TICKS == turn]
@@ -392,12 +397,12 @@ class DashboardApp(App[int]):
         if action == "interrupt_all":
             return self.running and self.handle is not None
         if action == "maximize_pane":
-            return pane is not None or self.screen.maximized is not None
+            return pane is not None or self.main_screen.maximized is not None
         if action == "cycle_pane":
             return len(self._streamed()) > 1
         if action == "follow":
             # Off on overlays (the palette's input has its own `end`), and when there is nothing to catch up.
-            on_main = self.screen is self.screen_stack[0]
+            on_main = self.screen is self.main_screen
             return on_main and pane is not None and not pane.at_end()
         if action == "toggle_thinking":
             return pane is not None
@@ -418,8 +423,7 @@ class DashboardApp(App[int]):
         return self.panes.get(self.selected) if self.selected else None
 
     def _maximized_step(self) -> str | None:
-        maximized = self.screen.maximized if isinstance(self.screen, DashboardScreen) else (
-            self.screen_stack[0].maximized)
+        maximized = self.main_screen.maximized
         return maximized.step_id if isinstance(maximized, StepPane) else None
 
     def _streamed(self) -> list[str]:
@@ -502,13 +506,13 @@ class DashboardApp(App[int]):
     def action_maximize_pane(self) -> None:
         """Maximize the selected pane; it stays maximized (new steps get panes behind it) until `m` or
         `escape` restores it."""
-        if self.screen.maximized is not None:
-            self.screen.minimize()
+        if self.main_screen.maximized is not None:
+            self.main_screen.minimize()
             self._place_panes(self.clock())
             return
         pane = self._selected_pane()
         if pane is not None:
-            self.screen.maximize(pane, container=False)
+            self.main_screen.maximize(pane, container=False)
             pane.content().focus()
 
     def action_cycle_pane(self, step: int) -> None:
@@ -518,7 +522,7 @@ class DashboardApp(App[int]):
             return
         index = streamed.index(self.selected) + step if self.selected in streamed else 0
         target = streamed[index % len(streamed)]
-        maximized = self.screen.maximized is not None
+        maximized = self.main_screen.maximized is not None
         self._select(target, move_cursor=True)
         pane = self.panes.get(target)
         if pane is None:
@@ -526,13 +530,13 @@ class DashboardApp(App[int]):
         if maximized:
             # A pane opened just now is mounted after this refresh.
             self.call_after_refresh(self._maximize, target)
-        elif self.focused is not None and isinstance(self.focused.parent, StepPane | VerticalScroll):
-            pane.content().focus()
+        elif self.focused is not None and any(isinstance(node, StepPane) for node in self.focused.ancestors):
+            pane.content().focus()  # the focus was in a pane: it moves along
 
     def _maximize(self, step_id: str) -> None:
         pane = self.panes.get(step_id)
         if pane is not None and can_take_focus(pane):
-            self.screen.maximize(pane, container=False)
+            self.main_screen.maximize(pane, container=False)
             pane.content().focus()
             self._show_switcher()
 

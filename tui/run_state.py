@@ -199,6 +199,8 @@ class RunState:
     # whether the run's own status did.
     restated: set[str] = field(default_factory=set)
     run_restated: bool = False
+    # Whether a step started or finished in the last batch (what moves panes around).
+    lifecycle_changed: bool = False
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -280,6 +282,7 @@ class RunState:
         changed: dict[str, None] = {}
         self.restated = set()
         self.run_restated = False
+        self.lifecycle_changed = False
         now = self.clock()
         # Consecutive deltas of a step are joined and appended once: the per-token work here is a list append.
         pending: dict[str, list[str]] = {}
@@ -330,6 +333,8 @@ class RunState:
             self.run_restated = True
             return None
         step = self.step(event.step_id, getattr(event, "parent_id", None))
+        if isinstance(event, StepStarted | StepFinished):
+            self.lifecycle_changed = True
         if isinstance(event, StepStarted):
             step.step_type, step.model = event.step_type, event.model
             step.status, step.phase, step.started_at = "running", "starting", now

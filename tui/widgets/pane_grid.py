@@ -73,6 +73,11 @@ def place_panes(
     return [step.step_id for step in chosen]
 
 
+def _show(widget: Widget, shown: bool) -> None:
+    if widget.display != shown:
+        widget.display = shown
+
+
 class PaneGrid(Container):
     """Lays out the panes side by side, as many columns as fit; one at a time with a switcher when they
     cannot fit."""
@@ -90,7 +95,7 @@ class PaneGrid(Container):
         self.switcher = Static(id="switcher", markup=False)
         self.switcher.display = False
         self.single = False
-        self._wanted_count = 0
+        self._grid: tuple[int, int, str] = (0, 0, "")
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield self.switcher
@@ -118,7 +123,6 @@ class PaneGrid(Container):
                 opened.append(step_id)
         self._order(wanted)
         self.panes = {step_id: self.panes[step_id] for step_id in wanted}
-        self._wanted_count = len(wanted)
         self.fit_panes(selected)
         return opened
 
@@ -154,25 +158,29 @@ class PaneGrid(Container):
             self.switcher.display = False
             return
         self.single = count > self.capacity
-        self.switcher.display = self.single
+        _show(self.switcher, self.single)
         if self.single:
             current = self.panes.get(selected or "") or next(
                 (p for p in panes if p.display), panes[0])
             for pane in panes:
-                pane.display = pane is current
-            self.styles.grid_size_columns = 1
-            self.styles.grid_size_rows = 2
-            self.styles.grid_rows = "1 1fr"
+                _show(pane, pane is current)
+            self._set_grid(1, 2, "1 1fr")
             return
         for pane in panes:
-            pane.display = True
+            _show(pane, True)
         width, _ = self.size
         columns = max(1, min(count, width // MIN_PANE_WIDTH))
         rows = math.ceil(count / columns)
         columns = math.ceil(count / rows)  # balance: 5 panes on 3 columns become 3 + 2
-        self.styles.grid_size_columns = columns
-        self.styles.grid_size_rows = rows
-        self.styles.grid_rows = "1fr"
+        self._set_grid(columns, rows, "1fr")
+
+    def _set_grid(self, columns: int, rows: int, row_sizes: str) -> None:
+        # Assigned only when they change: each assignment lays the whole grid out again.
+        if self._grid != (columns, rows, row_sizes):
+            self._grid = (columns, rows, row_sizes)
+            self.styles.grid_size_columns = columns
+            self.styles.grid_size_rows = rows
+            self.styles.grid_rows = row_sizes
 
     def show_switcher(self, labels: Iterable[tuple[str, str]], selected: str | None) -> None:
         """The switcher row: the pane shown (in brackets), then the ones after it, round to the start."""
