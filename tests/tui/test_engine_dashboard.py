@@ -121,7 +121,7 @@ SUMMARY_STEPS = """
     - {id: speed, prompt: "Say hello about speed"}
     - {id: cost, prompt: "Say hello about cost"}
 """
-QUIT_SUMMARY = Path(__file__).parent / "__snapshots__" / "quit_summary.txt"
+QUIT_SUMMARY = Path(__file__).parent / "expected" / "quit_summary.txt"
 
 
 def masked(lines: list[str]) -> str:
