@@ -138,6 +138,8 @@ class StepState:
     def state_word(self) -> str:
         """The step's state in one short word or two, for the tree's state column."""
         if self.finished:
+            if self.status == "succeeded" and self.reused_from:
+                return "reused"
             return {"succeeded": "done", "interrupted": "stopped"}.get(self.status, self.status)
         if self.status == "queued":
             return "queued"
