@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench bytecode clean
+.PHONY: install run test bench bytecode clean fuzz-dashboard
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ test: install
 
 bench: install bytecode
 	$(BIN)/python bench/run_all.py
+
+# The dashboard's random-key test at length: many runs, each a fresh key sequence (CI runs a few seeds).
+FUZZ_EXAMPLES ?= 200
+fuzz-dashboard: install
+	PIPELINE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/tui/test_random_keys.py -o timeout=0 -x
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

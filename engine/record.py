@@ -20,7 +20,7 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -37,8 +37,11 @@ from engine.events import (
     StepStarted,
     TextDelta,
     ThinkingDelta,
+    TurnStarted,
+    Usage,
     event_to_dict,
 )
+from engine.pricing import price_for
 
 if TYPE_CHECKING:
     from engine.results import StepResult
@@ -50,6 +53,29 @@ BURST_S = 0.002  # text deltas closer together than this share one offset mark
 INLINE_DATA_BYTES = 64 * 1024  # larger `data` goes to results/<step>.data.json, not into run.json
 RESULTS_DIR = "results"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
+
+
+@dataclass
+class LiveCost:
+    """A running step's cost as far as known: its finished calls, plus the call in flight as last
+    reported by usage and, for the text streamed since, one token per chunk at the output price."""
+
+    model: str = ""
+    done: float = 0.0
+    usage: Usage | None = None
+    chunks: int = 0
+
+    def call_usd(self) -> float:
+        reported = self.usage.output_tokens if self.usage else 0
+        extra = max(0, self.chunks - reported) * price_for(self.model or "default").output / 1_000_000
+        return (self.usage.cost_usd if self.usage else 0.0) + extra
+
+    def end_call(self) -> None:
+        self.done += self.call_usd()
+        self.usage, self.chunks = None, 0
+
+    def usd(self) -> float:
+        return self.done + self.call_usd()
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
@@ -133,6 +159,7 @@ class RunRecorder:
         self._events: TextIO | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_snapshot = 0.0
+        self._live_costs: dict[str, LiveCost] = {}
 
     def start(self, bus: EventBus) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -214,6 +241,9 @@ class RunRecorder:
                     marks[-1][1] += len(event.text)
                 else:
                     marks.append([at, len(event.text)])
+                live = self._live_costs.get(event.step_id)
+                if live is not None:
+                    live.chunks += 1
                 continue
             flush_text()
             text_step = None
@@ -265,10 +295,16 @@ class RunRecorder:
             )
             for task_id in event.tasks:
                 steps.setdefault(task_id, new_step_record(step_id))
+            self._live_costs[step_id] = LiveCost(event.model)
             return True
         step = steps.get(step_id)
         if step is None:
             return False
+        live = self._live_costs.get(step_id)
+        if live is not None and type(event) in (TurnStarted, Retrying):
+            live.end_call()  # a failed attempt counts as far as it went, as the step's meter does
+        elif live is not None and type(event) is Usage:
+            live.model, live.usage = event.model, event
         if type(event) is StepPhase:
             step["phase"] = event.phase if not event.detail else f"{event.phase}: {event.detail}"
         elif type(event) is Retrying:
@@ -290,6 +326,7 @@ class RunRecorder:
             )
             if event.status == "skipped":
                 step["attempts"] = 0
+            self._live_costs.pop(step_id, None)
             return True
         elif type(event) is StepSaved:
             step.update(
@@ -301,6 +338,16 @@ class RunRecorder:
             )
             return True
         return False
+
+    def _estimate_costs(self) -> None:
+        """Running steps' `cost_usd`, and the run's until it reports its own, from the live estimates."""
+        steps = self.state["steps"]
+        for step_id, live in self._live_costs.items():
+            steps[step_id]["cost_usd"] = round(live.usd(), 6)
+        if self.state["finished_at"] is None:
+            parents = {step.get("parent") for step in steps.values()}
+            self.state["cost_usd"] = round(sum(step.get("cost_usd") or 0.0 for step_id, step in steps.items()
+                                               if step_id not in parents), 6)
 
     def snapshot(self, status: str | None = None, reason: str | None = None) -> None:
         """Write run.json now. `status` overrides the run status (used when the process must exit)."""
@@ -315,6 +362,7 @@ class RunRecorder:
                     step["status"] = "interrupted" if step["status"] == "running" else "skipped"
         if reason is not None:
             self.state["reason"] = reason
+        self._estimate_costs()
         self._last_snapshot = time.monotonic()
         with contextlib.suppress(OSError):
             write_json_atomically(self.run_dir / "run.json", self.state)

@@ -51,10 +51,14 @@ def run_dashboard(
         handle_sigterm=True,
     )
     code = app.run()
-    if app.result is not None:
+    if app.run_result is not None:
         from tui.summary import print_summary
 
-        print_summary(app.result)
+        print_summary(app.run_result)
         if app.resume_requested and on_resume is not None:  # R: the same command again, resuming it
-            return on_resume(app.result.run_dir)
+            return on_resume(app.run_result.run_dir)
+    else:  # a forced quit, or a run that could not start: what the dashboard knew
+        from engine.inert import inert_text
+
+        print(inert_text(app.status_line), flush=True)
     return app.return_code if app.return_code is not None else int(code or 0)

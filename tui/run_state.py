@@ -28,6 +28,8 @@ from engine.events import (
     TurnStarted,
     Usage,
 )
+from engine.pricing import price_for
+from tui.format import failure_words, retry_sentence
 from tui.transcript import Kind, Transcript
 
 TOOL_RESULT_LINES = 6
@@ -65,10 +67,13 @@ class StepState:
     reason: str = ""
     error: str | None = None
     started_at: float | None = None
+    # The how-manieth step to start in the run (clocks can tie; this never does).
+    start_order: int = 0
     finished_at: float | None = None
     retries: int = 0
     retry: Retrying | None = None
     retry_at: float = 0.0
+    retry_text: str = ""  # the last retry, as a sentence
     tool_calls: int = 0
     # Usage of finished model calls, plus the latest figures of the call in progress.
     input_done: int = 0
@@ -109,9 +114,14 @@ class StepState:
 
     @property
     def cost_usd(self) -> float:
+        """Exact once the step ends; meanwhile usage reported so far plus an estimate for the output
+        streamed since (one token per delta, at the model's output price), corrected by each usage."""
         if self.metrics is not None:
             return self.metrics.cost_usd
-        return self.cost_done + (self.call.cost_usd if self.call else 0.0)
+        reported = self.call.output_tokens if self.call else 0
+        unreported = max(0, self.deltas_in_call - reported)
+        estimate = unreported * price_for(self.model or "default").output / 1_000_000 if unreported else 0.0
+        return self.cost_done + (self.call.cost_usd if self.call else 0.0) + estimate
 
     def duration_s(self, now: float) -> float:
         if self.metrics is not None:
@@ -124,24 +134,42 @@ class StepState:
     def icon(self) -> str:
         return ICONS.get(self.status if self.finished else self.phase, "▶")
 
-    def activity(self, now: float) -> str:
-        """What the step is doing right now, in a few words."""
+    @property
+    def state_word(self) -> str:
+        """The step's state in one short word or two, for the tree's state column."""
+        if self.finished:
+            if self.status == "succeeded" and self.reused_from:
+                return "reused"
+            return {"succeeded": "done", "interrupted": "stopped"}.get(self.status, self.status)
+        if self.status == "queued":
+            return "queued"
+        if self.phase == "backing_off":
+            return "retrying"
+        if self.phase in ("tool", "tool_input"):
+            return "tool"
+        if self.phase == "starting" and self.children:
+            return "running"
+        return self.phase
+
+    def activity(self, now: float, done_of: str = "") -> str:
+        """What the step is doing right now, in a few words; `done_of` is a parent's "N of M done"."""
         if self.status == "queued":
             return "queued"
         if self.status == "succeeded":
-            return "reused" if self.reused_from else "done"
+            if self.reused_from:
+                return "reused"
+            return f"done · {done_of}" if done_of else "done"
         if self.finished:
             return f"{self.status}: {self.reason}" if self.reason else self.status
         if self.phase == "backing_off" and self.retry is not None:
             left = max(0.0, self.retry_at + self.retry.delay_s - now)
-            attempt = f"attempt {self.retry.attempt}/{self.retry.max_attempts}"
-            return f"backing off: retry in {left:.0f} s, {attempt}"
+            return f"attempt {self.retry.attempt} of {self.retry.max_attempts} in {left:.1f} s"
         if self.phase == "tool":
             return f"running tool {self.phase_detail}".strip()
         if self.phase == "tool_input":
             return f"writing a {self.phase_detail} call".replace("a  call", "a tool call")
-        if self.phase == "starting" and self.children:
-            return "running tasks"
+        if self.children:
+            return done_of or "running tasks"
         return self.phase
 
 
@@ -167,11 +195,14 @@ class RunState:
     steps: dict[str, StepState] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     retries: int = 0
+    started: int = 0
     output_tokens_seen: int = 0
     # Steps whose status, phase or figures changed in the last batch (not only their text), and
     # whether the run's own status did.
     restated: set[str] = field(default_factory=set)
     run_restated: bool = False
+    # Whether a step started or finished in the last batch (what moves panes around).
+    lifecycle_changed: bool = False
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -199,6 +230,39 @@ class RunState:
         cost = self.final_cost if self.final_cost is not None else sum(f[2] for f in figures)
         return sum(f[0] for f in figures), sum(f[1] for f in figures), cost
 
+    def done_of(self, step: StepState) -> str:
+        """ "2 of 4 done" for a parallel or batch step; empty for any other."""
+        if not step.children:
+            return ""
+        done = sum(1 for child in step.children if self.steps[child].finished)
+        return f"{done} of {len(step.children)} done"
+
+    def activity(self, step: StepState, now: float) -> str:
+        return step.activity(now, self.done_of(step))
+
+    def leaves(self) -> list[StepState]:
+        """The steps that stream (tasks and items, not their parents), in tree order."""
+        found: list[StepState] = []
+
+        def visit(step_id: str) -> None:
+            step = self.steps[step_id]
+            if step.children:
+                for child in step.children:
+                    visit(child)
+            else:
+                found.append(step)
+
+        for step_id in self.order:
+            visit(step_id)
+        return found
+
+    def top_level(self, step_id: str) -> str:
+        """The workflow step a task or item belongs to (a top-level step is its own)."""
+        step = self.steps[step_id]
+        while step.parent_id is not None and step.parent_id in self.steps:
+            step = self.steps[step.parent_id]
+        return step.step_id
+
     def streams_in_flight(self) -> int:
         return sum(1 for step in self.steps.values() if step.running and not step.children)
 
@@ -220,6 +284,7 @@ class RunState:
         changed: dict[str, None] = {}
         self.restated = set()
         self.run_restated = False
+        self.lifecycle_changed = False
         now = self.clock()
         # Consecutive deltas of a step are joined and appended once: the per-token work here is a list append.
         pending: dict[str, list[str]] = {}
@@ -270,9 +335,13 @@ class RunState:
             self.run_restated = True
             return None
         step = self.step(event.step_id, getattr(event, "parent_id", None))
+        if isinstance(event, StepStarted | StepFinished):
+            self.lifecycle_changed = True
         if isinstance(event, StepStarted):
             step.step_type, step.model = event.step_type, event.model
             step.status, step.phase, step.started_at = "running", "starting", now
+            self.started += 1
+            step.start_order = self.started
             if event.parent_id is not None and step.parent_id is None:
                 self._adopt(step, event.parent_id)
             # A parallel or batch step names its tasks up front: they show as queued until a slot frees.
@@ -293,14 +362,15 @@ class RunState:
         elif isinstance(event, Usage):
             step.call = event
         elif isinstance(event, Retrying):
+            streamed = max(step.call.output_tokens if step.call else 0, step.deltas_in_call)
             step.retries += 1
             self.retries += 1
             step.retry, step.retry_at = event, now
             step.call, step.deltas_in_call = None, 0
-            step.transcript.rewind()
-            step.transcript.add_block(
-                Kind.NOTICE, f"↻ attempt {event.attempt}/{event.max_attempts}, starting over ({event.reason})"
-            )
+            step.retry_text = retry_sentence(event.reason, streamed, event.attempt, event.max_attempts,
+                                             event.delay_s)
+            # The failed attempt's text folds into one dimmed row; the new attempt starts below it.
+            step.transcript.rewind(f"▸ attempt {event.attempt - 1}, dropped: {step.retry_text}")
         elif isinstance(event, Interrupted):
             step.reason = event.reason
         elif isinstance(event, StepFinished):
@@ -337,7 +407,7 @@ class RunState:
         if event.status == "interrupted":
             step.transcript.add_block(Kind.NOTICE, f"■ interrupted: {step.reason}")
         elif event.status == "failed":
-            step.transcript.add_block(Kind.ERROR, f"✘ failed: {event.error or step.reason}")
+            step.transcript.add_block(Kind.ERROR, f"✘ failed: {failure_words(event.error or step.reason)}")
 
 
 def _short_input(data: dict[str, object]) -> str:

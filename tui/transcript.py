@@ -29,6 +29,7 @@ class Kind(StrEnum):
     TOOL_ERROR = "tool-error"
     NOTICE = "notice"
     ERROR = "error"
+    FOLDED = "folded"  # what a failed attempt streamed, folded into one dimmed row
 
 
 def wrap_line(line: str, width: int, offset: int = 0) -> tuple[list[str], int]:
@@ -188,8 +189,9 @@ class Transcript:
             answer_chars=self._answer_chars,
         )
 
-    def rewind(self) -> None:
-        """Drop everything streamed since the last mark (a retried attempt starts over)."""
+    def rewind(self, folded: str = "") -> None:
+        """Drop everything streamed since the last mark (a retried attempt starts over); `folded`, when
+        given, is the one row that stands for the dropped text."""
         mark = self._mark or Mark(0, 0, 0, 0)
         self._cut_answer(mark.answer_chars)
         keep = mark.block - self._trimmed_blocks
@@ -208,6 +210,8 @@ class Transcript:
         self._total_rows = sum(len(block.rows) for block in self.blocks)
         self._starts_valid = False
         self._changed(0)
+        if folded:
+            self.add_block(Kind.FOLDED, folded)
         self._after_change()
 
     def set_width(self, width: int) -> None:

@@ -74,7 +74,7 @@ async def test_replay_reproduces_the_stream_files_and_the_final_screen(harness_f
     for open_run in (ScriptedRun(live_events).open, ReplayRun(recorded, result.run_dir, speed=20).open):
         app = DashboardApp(open_run, clock=lambda: FROZEN_CLOCK)
         async with app.run_test(size=(120, 36)) as pilot:
-            await wait_until(pilot, lambda app=app: app.result is not None, "the run to end")
+            await wait_until(pilot, lambda app=app: app.run_result is not None, "the run to end")
             await settle(app, pilot)
             # A repaint at the final size: a pane opened and finished within one tick can keep a row
             # painted at its first width until then (seen on the live events; not the replay's doing).

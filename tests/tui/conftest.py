@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import html
+import re
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -33,14 +35,34 @@ async def settle(app: DashboardApp, pilot: Any) -> None:
     await pilot.pause()
     app.refresh_from_run()
     await pilot.pause()
-    await app.workers.wait_for_complete() if app.result is not None else None
+    await app.workers.wait_for_complete() if app.run_result is not None else None
     await pilot.pause()
 
 
+# Rich's SVG export places each run of text at x = column * 20 px * 0.61 on clip path "line-N".
+SVG_TEXT = re.compile(
+    r'<text [^>]*x="([\d.]+)"[^>]*clip-path="url\(#[\w-]*-line-(\d+)\)"[^>]*>([^<]*)</text>')
+SVG_CHAR_WIDTH = 12.2
+
+
 def screen_text(app: DashboardApp) -> str:
-    """What the terminal shows, as plain text."""
-    update = app.screen._compositor.render_full_update()
-    return "\n".join("".join(segment.text for segment in strip) for strip in update.strips)
+    """What the terminal shows, as plain text (read from the app's own screenshot)."""
+    rows: dict[int, list[tuple[int, str]]] = {}
+    for x, line, text in SVG_TEXT.findall(app.export_screenshot()):
+        rows.setdefault(int(line), []).append((round(float(x) / SVG_CHAR_WIDTH), html.unescape(text)))
+    lines = []
+    for number in sorted(rows):
+        line = ""
+        for column, text in sorted(rows.get(number, [])):
+            line = line.ljust(column) + text.replace("\xa0", " ")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def pane_rows(app: DashboardApp, step_id: str) -> list[str]:
+    """The rows a step's pane holds (what it shows, scrolled to its end)."""
+    transcript = app.panes[step_id].live.transcript
+    return [transcript.row(i)[0] for i in range(transcript.row_count)]
 
 
 async def wait_until(pilot: Any, condition: Callable[[], bool], what: str, tries: int = 400) -> None:
@@ -69,25 +91,31 @@ class EngineRun:
             yield self.handle
 
 
+def build_engine_app(folder: Path, steps: str, scenario: dict[str, Any] | None = None, extra: str = "",
+                     **options: Any) -> tuple[DashboardApp, EngineRun]:
+    """The app on the real engine and an embedded simulator, running `steps` (YAML) in `folder`."""
+    document = (
+        f"workflow:\n  name: dashboard-test\n  output_dir: {folder / 'outputs'}\n"
+        f"  workspace_dir: {folder / 'ws'}\n"
+        + textwrap.indent(textwrap.dedent(extra), "  ")
+        + "  steps:\n" + textwrap.indent(textwrap.dedent(steps), "    ")
+    )
+    path = folder / "workflow.yaml"
+    path.write_text(document, encoding="utf-8")
+    loaded = load_workflow(path)
+    assert not loaded.errors, [str(e) for e in loaded.errors]
+    config = SimulatorConfig(scenario=Scenario.from_dict(scenario) if scenario else None)
+    run = EngineRun(loaded.workflow, config)
+    app = dashboard_app(loaded.workflow, run.launch, **options)
+    return app, run
+
+
 @pytest.fixture
 def engine_app(tmp_path: Path) -> Callable[..., tuple[DashboardApp, EngineRun]]:
     """`engine_app(steps_yaml, scenario={...})`: the app on the real engine and an embedded simulator."""
 
     def make(steps: str, scenario: dict[str, Any] | None = None, extra: str = "",
              **options: Any) -> tuple[DashboardApp, EngineRun]:
-        document = (
-            f"workflow:\n  name: dashboard-test\n  output_dir: {tmp_path / 'outputs'}\n"
-            f"  workspace_dir: {tmp_path / 'ws'}\n"
-            + textwrap.indent(textwrap.dedent(extra), "  ")
-            + "  steps:\n" + textwrap.indent(textwrap.dedent(steps), "    ")
-        )
-        path = tmp_path / "workflow.yaml"
-        path.write_text(document, encoding="utf-8")
-        loaded = load_workflow(path)
-        assert not loaded.errors, [str(e) for e in loaded.errors]
-        config = SimulatorConfig(scenario=Scenario.from_dict(scenario) if scenario else None)
-        run = EngineRun(loaded.workflow, config)
-        app = dashboard_app(loaded.workflow, run.launch, **options)
-        return app, run
+        return build_engine_app(tmp_path, steps, scenario, extra, **options)
 
     return make

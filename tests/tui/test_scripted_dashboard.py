@@ -8,15 +8,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets._footer import FooterKey
 
-from engine.events import Event, Interrupted, RunFinished, StepFinished, StepStarted, TextDelta
+from engine.events import (
+    Event,
+    Interrupted,
+    RunFinished,
+    StepFinished,
+    StepPhase,
+    StepStarted,
+    TextDelta,
+    ThinkingDelta,
+)
 from engine.handlers import HandlerEnvironment
 from engine.launch import open_run
 from engine.simulator import Scenario, SimulatorConfig
 from engine.workflow import load_workflow
-from tests.tui.conftest import screen_text, scripted_app, settle
+from tests.tui.conftest import pane_rows, screen_text, scripted_app, settle
 from tests.tui.scripted import (
     ESSAY,
+    RUN_DIR,
     ScriptedRun,
     finished,
     retry,
@@ -53,18 +64,19 @@ async def test_follow_mode_pauses_on_scroll_up_counts_new_text_and_resumes_at_th
         assert "newest words" in screen_text(app)
 
 
-async def test_a_retry_shows_the_attempt_and_drops_the_failed_attempts_text():
+async def test_a_retry_folds_the_failed_attempt_into_a_sentence_and_starts_the_pane_over():
     events = [run_started("flaky"), *streaming("flaky", "doomed partial answer"), *retry("flaky")]
     app, run = scripted_app(events)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(140, 30)) as pilot:
         await settle(app, pilot)
-        text = screen_text(app)
-        assert "attempt 2/4, starting over" in text
-        assert "doomed partial answer" not in text
-        assert "backing off" in text
+        assert " ".join(pane_rows(app, "flaky")) == (
+            "▸ attempt 1, dropped: the API was overloaded (Overloaded) after 3 tokens;"
+            " attempt 2 of 4 in 1.5 s")
+        assert "attempt 2 of 4 in 1.5 s" in str(app.panes["flaky"].border_title)
         run.publish(words("flaky", "the good answer"))
         await settle(app, pilot)
-        assert "the good answer" in screen_text(app)
+        assert pane_rows(app, "flaky")[-1] == "the good answer"
+        assert "doomed" not in " ".join(pane_rows(app, "flaky"))
         assert app.state.steps["flaky"].retries == 1
 
 
@@ -235,3 +247,116 @@ async def test_the_scripted_fake_stops_a_step_as_the_engine_does(tmp_path, on_er
     else:
         # Only the engine goes on to run the next step: the fake has no script for it.
         assert fake == engine[: len(fake)] and engine[len(fake)] == ("StepStarted", "two")
+
+
+async def test_a_pane_the_user_stopped_stays_when_the_next_step_starts():
+    app, run = scripted_app([run_started("essay", "after"), *streaming("essay", ESSAY)])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("x")
+        await settle(app, pilot)
+        run.publish(streaming("after", "the next step streams"))
+        await settle(app, pilot)
+        await pilot.pause(1.2)
+        await settle(app, pilot)
+        assert list(app.panes) == ["after", "essay"], "running first, the stopped one stays beside it"
+        assert app.selected == "after"
+
+
+async def test_keys_act_on_the_selected_step_without_a_focused_pane():
+    thought = [StepPhase("essay", "thinking"), ThinkingDelta("essay", "first I weigh the rivers")]
+    app, _ = scripted_app([run_started("essay"), *streaming("essay", MANY_LINES), *thought])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        app.step_tree.focus()
+        await pilot.pause()
+        live = app.panes["essay"].live
+        await pilot.press("t")
+        assert live.transcript.collapse_thinking
+        live.scroll_rows(-20)
+        assert not live.follow
+        await pilot.press("end")
+        assert live.follow and app.step_tree.has_focus
+
+
+async def test_the_footer_offers_only_keys_that_do_something_now():
+    app, run = scripted_app([run_started("one", "two"), *streaming("one", "short answer")])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        shown = lambda: {key.key for key in app.query(FooterKey)}  # noqa: E731
+        assert {"x", "X", "m", "q"} <= shown() and "n" not in shown()
+        run.publish([*finished("one"), *streaming("two", "second"), *finished("two"),
+                     run_finished("succeeded")])
+        await settle(app, pilot)
+        await pilot.pause()
+        assert "x" not in shown() and "X" not in shown()
+        assert {"n", "m", "q"} <= shown()
+
+
+async def test_next_and_previous_move_through_the_steps_after_the_run():
+    events = [run_started("one", "two", "three")]
+    for step in ("one", "two", "three"):
+        events += [*streaming(step, f"{step} answer"), *finished(step)]
+    app, _ = scripted_app([*events, run_finished("succeeded")])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.selected == "three"
+        await pilot.press("n")
+        assert app.selected == "one" and "one" in app.panes
+        await pilot.press("p", "p")
+        assert app.selected == "two" and "two" in app.panes
+
+
+async def test_an_interrupted_answer_is_rendered_as_markdown_and_marked():
+    events = [run_started("essay"), *streaming("essay", "# Title\n\nsome **bold** words"),
+              *finished("essay", "interrupted", "interrupted by user (dashboard)"),
+              run_finished("interrupted")]
+    app, _ = scripted_app(events)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        pane = app.panes["essay"]
+        assert pane.rendered
+        text = screen_text(app)
+        assert "■ interrupted: interrupted by user (dashboard) — the answer as" in text
+        assert "Title" in text and "# Title" not in text and "**bold**" not in text
+
+
+async def test_copy_says_where_the_text_went(tmp_path, monkeypatch):
+    monkeypatch.setenv("TERM", "linux")  # a console that takes no clipboard escape
+    app, run = scripted_app([run_started("essay"), *streaming("essay", ESSAY)])
+    run.run_dir = tmp_path
+    app.state.run_dir = ""
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        app.state.run_dir = str(tmp_path)
+        await pilot.press("c")
+        saved = tmp_path / "copied" / "essay.txt"
+        assert saved.read_text(encoding="utf-8") == ESSAY
+        [message] = [n.message for n in app._notifications if "saved to" in n.message]
+        assert str(saved) in message and "takes no clipboard escape" in message
+
+
+async def test_a_screenshot_goes_to_the_run_folder_when_there_is_no_downloads_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    app, _ = scripted_app([run_started("essay"), *streaming("essay", ESSAY)])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        app.state.run_dir = str(tmp_path / "run")
+        saved = app.deliver_screenshot()
+        assert saved is not None and Path(saved).parent == tmp_path / "run" and Path(saved).is_file()
+
+
+async def test_after_a_forced_quit_the_status_line_says_what_was_known():
+    app, run = scripted_app([run_started("one", "two"), *streaming("one", ESSAY), *finished("one"),
+                             *streaming("two", ESSAY)])
+    run.obey_interrupts = False
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("q", "y")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 130 and app.run_result is None
+    assert app.status_line.startswith("run interrupted (forced quit (asked twice)) · 1 of 2 steps done")
+    assert str(RUN_DIR) in app.status_line
+

@@ -65,3 +65,42 @@ def test_pipeline_run_streams_into_the_dashboard_and_the_interrupt_key_stops_it(
     streamed = (run_dir / "streams" / "essay.txt").read_text(encoding="utf-8")
     assert streamed and REPLY.startswith(streamed) and len(streamed) < len(REPLY)
     assert os.path.getsize(run_dir / "events.jsonl") > 0
+
+
+def test_keys_still_answer_after_a_maximized_pane_sees_the_next_step_start(tmp_path):
+    """The old freeze: `m` while a step streams, the next step starts, then every key was dead."""
+    (tmp_path / "freeze.scenario.yaml").write_text(
+        "tokens_per_second: 150\nrules:\n"
+        f"  - prompt_contains: harbours\n    reply: {json.dumps(REPLY[:600])}\n"
+        "  - reply: \"Short second answer.\"\n", encoding="utf-8")
+    workflow = tmp_path / "freeze.yaml"
+    workflow.write_text(
+        "workflow:\n  name: freeze\n"
+        f"  output_dir: {tmp_path / 'outputs'}\n  workspace_dir: {tmp_path / 'ws'}\n"
+        "  steps:\n    - name: essay\n      type: claude\n      prompt: \"Write about harbours\"\n"
+        "    - name: second\n      type: claude\n      prompt: \"Say something short\"\n",
+        encoding="utf-8")
+    exit_file = tmp_path / "exit-code"
+    session = f"pipeline-freeze-{uuid.uuid4().hex[:8]}"
+    command = f"{PIPELINE} run {workflow} --provider simulator; echo $? > {exit_file}; sleep 30"
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36",
+         "env -u NO_COLOR TERM=xterm-256color " + command)
+    try:
+        screen = lambda: tmux("capture-pane", "-p", "-t", session)  # noqa: E731
+        wait_for(lambda: "Harbour lights blink" in screen(), "text to stream into the pane")
+        tmux("send-keys", "-t", session, "m")
+        # Maximized: the tree is gone from the screen, the pane stays while its step ends.
+        wait_for(lambda: "✔ essay" in screen() and "second" not in screen(), "the essay to end, maximized")
+        wait_for(lambda: "succeeded" in screen() or "Run finished" in screen(), "the next step to run")
+        assert "second" not in screen(), "the maximized pane stayed maximized"
+        tmux("send-keys", "-t", session, "?")
+        wait_for(lambda: "All keys" in screen(), "the help to open")
+        tmux("send-keys", "-t", session, "Escape")
+        wait_for(lambda: "All keys" not in screen(), "the help to close")
+        tmux("send-keys", "-t", session, "m")
+        wait_for(lambda: "second" in screen(), "the pane to be restored beside the tree")
+        tmux("send-keys", "-t", session, "q")
+        wait_for(exit_file.exists, "pipeline to exit")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    assert exit_file.read_text().strip() == "0"

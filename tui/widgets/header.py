@@ -9,6 +9,9 @@ from textual.widgets import Label
 from tui.format import money, seconds, tokens
 from tui.run_state import RunState
 
+# The budget gauge turns to the warning colour at this share of the budget (the app notifies too).
+BUDGET_WARNING = 0.8
+
 
 class RunHeader(Horizontal):
     """One row; each part repaints only when its text changes."""
@@ -37,8 +40,10 @@ class RunHeader(Horizontal):
         traffic = f"{tokens(tokens_in)} in / {tokens(tokens_out)} out"
         figures = [seconds(state.elapsed_s()), traffic, money(cost)]
         budget = ""
+        share = cost / state.budget_usd if state.budget_usd else 0.0
         if state.budget_usd:
-            budget = f"· {100 * cost / state.budget_usd:.0f}% of {money(state.budget_usd)} budget "
+            budget = f"· {100 * share:.0f}% of {money(state.budget_usd)} budget "
+        self.budget_label.set_class(share >= BUDGET_WARNING, "-warning")
         badge = {None: "", True: " SIMULATED ", False: " LIVE "}[state.simulated]
         _set(self.title_label, title)
         # The figures fill the space the others leave: their text changes every tick, their size never.

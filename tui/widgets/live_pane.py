@@ -2,8 +2,8 @@
 
 Its size never depends on the text (it scrolls itself, so new rows never relayout the screen), it
 repaints only when the app's timer calls `sync` (never per token), and only the rows that changed.
-Follow mode keeps the newest row in view; scrolling up pauses it and the pane counts the rows
-waiting below; `end` resumes.
+Follow mode (the `follow` reactive) keeps the newest row in view; scrolling up pauses it and the pane
+counts the rows waiting below; `end` resumes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region
 from textual.message import Message
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -40,8 +41,6 @@ class LivePane(Widget, can_focus=True):
         Binding("pageup", "scroll_pages(-1)", "Page up", show=False),
         Binding("pagedown", "scroll_pages(1)", "Page down", show=False),
         Binding("home", "scroll_home", "Top", show=False),
-        Binding("end", "follow", "Follow", tooltip="Jump to the newest text and keep following it"),
-        Binding("t", "toggle_thinking", "Thinking", tooltip="Collapse or expand thinking"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -52,6 +51,7 @@ class LivePane(Widget, can_focus=True):
         "live-pane--tool-error",
         "live-pane--notice",
         "live-pane--error",
+        "live-pane--folded",
         "live-pane--scrollbar",
         "live-pane--scrollbar-thumb",
     }
@@ -63,11 +63,15 @@ class LivePane(Widget, can_focus=True):
             super().__init__()
             self.pane = pane
 
+    # True while the newest row is kept in view; scrolling up pauses it, reaching the end resumes it.
+    follow: reactive[bool] = reactive(True, init=False)  # repaints: the scrollbar shows while paused
+
     def __init__(self, transcript: Transcript, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.transcript = transcript
-        self.follow = True
         self.top = 0
+        # Rows drawn at the last repaint: when the text shrinks (a retry), the rows below are cleared too.
+        self._rows_drawn = 0
         self._version = -1
         self._styles: dict[str, Style] = {}
         # The size as of the last resize: `Widget.size` is computed on every read, render_line runs per row.
@@ -98,12 +102,14 @@ class LivePane(Widget, can_focus=True):
             self._scroll_to_end()
         else:
             self.top = min(self.top, self._max_top())
-        if self.top == top and changed_from is not None and changed_from >= top:
+        rows = self.transcript.row_count
+        if self.top == top and changed_from is not None and changed_from >= top and rows >= self._rows_drawn:
             # Text grew in place: repaint from the first changed row down, not the whole pane.
-            last = min(self._height, self.transcript.row_count - top)
+            last = min(self._height, rows - top)
             self.refresh(Region(0, changed_from - top, self._width, max(1, last - (changed_from - top))))
         else:
             self.refresh()
+        self._rows_drawn = rows
         if not self.follow and self._reported_below != self.rows_below:
             self._reported_below = self.rows_below
             self.post_message(self.FollowChanged(self))
@@ -150,10 +156,8 @@ class LivePane(Widget, can_focus=True):
     def scroll_rows(self, delta: int) -> None:
         """Scroll by `delta` rows; scrolling up pauses follow mode, reaching the end resumes it."""
         self.top = max(0, min(self.top + delta, self._max_top()))
-        follow = self.top >= self._max_top()
-        if follow != self.follow:
-            self.follow = follow
-        if follow:
+        self.follow = self.top >= self._max_top()
+        if self.follow:
             self._scroll_to_end()
         self.refresh()
         self.post_message(self.FollowChanged(self))

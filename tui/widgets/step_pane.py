@@ -1,18 +1,14 @@
-"""A step's pane (its live stream, or its Markdown answer once it ends) and the grid that lays panes out."""
+"""A step's pane: its live stream, or its answer as Markdown once the step ends (marked when the step
+did not succeed)."""
 
 from __future__ import annotations
 
-import math
-
 from textual import events
-from textual.containers import Container, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Markdown
 
 from tui.widgets.live_pane import LivePane
-
-MIN_PANE_WIDTH = 30
-MIN_PANE_HEIGHT = 7
 
 
 class StepPane(Vertical):
@@ -47,10 +43,12 @@ class StepPane(Vertical):
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
 
-    def show_answer(self, markdown: str) -> None:
-        """Render the finished answer as Markdown, once; the raw stream stays one key away."""
+    def show_answer(self, markdown: str, note: str = "") -> None:
+        """Render the finished answer as Markdown, once; `note` (an interrupted or failed step's) heads it.
+        The raw stream stays one key away."""
         if self.answer_view is None:
-            self.answer_view = VerticalScroll(Markdown(markdown), classes="answer")
+            text = f"> {note}\n\n{markdown}" if note else markdown
+            self.answer_view = VerticalScroll(Markdown(text), classes="answer")
             self.answer_view.can_focus = True
             self.mount(self.answer_view)
         self._show_rendered(True)
@@ -62,8 +60,15 @@ class StepPane(Vertical):
         self._show_rendered(not self.rendered)
         return True
 
-    def focus_content(self) -> None:
-        (self.answer_view if self.rendered and self.answer_view else self.live).focus()
+    def at_end(self) -> bool:
+        """True when `end` would change nothing: the stream is followed, or the answer is scrolled down."""
+        if self.rendered and self.answer_view is not None:
+            return self.answer_view.scroll_y >= self.answer_view.max_scroll_y
+        return self.live.follow
+
+    def content(self) -> LivePane | VerticalScroll:
+        """What takes focus in the pane: the Markdown answer while shown, else the live stream."""
+        return self.answer_view if self.rendered and self.answer_view else self.live
 
     def _show_rendered(self, rendered: bool) -> None:
         had_focus = self.has_focus_within
@@ -71,31 +76,7 @@ class StepPane(Vertical):
         self.answer_view.display = rendered
         self.live.display = not rendered
         if had_focus:
-            self.focus_content()
+            self.content().focus()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self.post_message(self.Focused(self))
-
-
-class PaneGrid(Container):
-    """Lays out the visible panes side by side, as many columns as fit, scrolling when they cannot fit."""
-
-    DEFAULT_CSS = """
-    PaneGrid { layout: grid; overflow-y: auto; }
-    """
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.fit_panes()
-
-    def fit_panes(self) -> None:
-        count = len(self.children)
-        if count == 0:
-            return
-        width, height = self.size
-        columns = max(1, min(count, width // MIN_PANE_WIDTH))
-        rows = math.ceil(count / columns)
-        columns = math.ceil(count / rows)  # balance: 5 panes on 3 columns become 3 + 2
-        self.styles.grid_size_columns = columns
-        self.styles.grid_size_rows = rows
-        fits = height // rows >= MIN_PANE_HEIGHT
-        self.styles.grid_rows = "1fr" if fits else str(MIN_PANE_HEIGHT)
