@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from engine.events import (
+    BatchProgress,
     Event,
     Interrupted,
     Retrying,
@@ -78,6 +79,10 @@ class StepState:
     deltas_in_call: int = 0
     metrics: StepMetrics | None = None
     transcript: Transcript = field(default_factory=Transcript)
+    # A claude_batch step on the Message Batches API: its batches as last polled, and when one changed.
+    batches: dict[str, BatchProgress] = field(default_factory=dict)
+    batch_changed_at: float = 0.0
+    tasks_done: int = 0  # children that have finished
     children: list[str] = field(default_factory=list)
     reused_from: str | None = None  # a resumed run took this step's result from that run
 
@@ -138,10 +143,23 @@ class StepState:
             return f"backing off: retry in {left:.0f} s, {attempt}"
         if self.phase == "tool":
             return f"running tool {self.phase_detail}".strip()
+        if self.batches:
+            return self.batch_activity(now)
         if self.phase == "tool_input":
             return f"writing a {self.phase_detail} call".replace("a  call", "a tool call")
         if self.phase == "starting" and self.children:
             return "running tasks"
+    def batch_activity(self, now: float) -> str:
+        """`batch in_progress · 3,200/10,000 done · 1 of 2 batches ended · 12 s, changed 4 s ago`."""
+        statuses = {batch.status for batch in self.batches.values()}
+        ended = sum(1 for batch in self.batches.values() if batch.status == "ended")
+        status = next((s for s in ("canceling", "in_progress") if s in statuses), "ended")
+        since = f"{self.duration_s(now):.0f} s, changed {now - self.batch_changed_at:.0f} s ago"
+        return (
+            f"batch {status} · {self.tasks_done:,}/{len(self.children):,} done · "
+            f"{ended} of {len(self.batches)} batches ended · {since}"
+        )
+
         return self.phase
 
 
@@ -303,6 +321,13 @@ class RunState:
             )
         elif isinstance(event, Interrupted):
             step.reason = event.reason
+            parent = self.steps.get(step.parent_id) if step.parent_id else None
+            if parent is not None:
+                parent.tasks_done += 1
+        elif isinstance(event, BatchProgress):
+            if step.batches.get(event.batch_id) != event:
+                step.batch_changed_at = now
+            step.batches[event.batch_id] = event
         elif isinstance(event, StepFinished):
             self._finish(step, event, now)
         elif isinstance(event, StepSaved):
