@@ -143,12 +143,14 @@ class StepState:
             return f"backing off: retry in {left:.0f} s, {attempt}"
         if self.phase == "tool":
             return f"running tool {self.phase_detail}".strip()
-        if self.batches:
-            return self.batch_activity(now)
         if self.phase == "tool_input":
             return f"writing a {self.phase_detail} call".replace("a  call", "a tool call")
+        if self.batches:
+            return self.batch_activity(now)
         if self.phase == "starting" and self.children:
             return "running tasks"
+        return self.phase
+
     def batch_activity(self, now: float) -> str:
         """`batch in_progress · 3,200/10,000 done · 1 of 2 batches ended · 12 s, changed 4 s ago`."""
         statuses = {batch.status for batch in self.batches.values()}
@@ -159,8 +161,6 @@ class StepState:
             f"batch {status} · {self.tasks_done:,}/{len(self.children):,} done · "
             f"{ended} of {len(self.batches)} batches ended · {since}"
         )
-
-        return self.phase
 
 
 @dataclass
@@ -321,15 +321,15 @@ class RunState:
             )
         elif isinstance(event, Interrupted):
             step.reason = event.reason
-            parent = self.steps.get(step.parent_id) if step.parent_id else None
-            if parent is not None:
-                parent.tasks_done += 1
         elif isinstance(event, BatchProgress):
             if step.batches.get(event.batch_id) != event:
                 step.batch_changed_at = now
             step.batches[event.batch_id] = event
         elif isinstance(event, StepFinished):
             self._finish(step, event, now)
+            parent = self.steps.get(step.parent_id) if step.parent_id else None
+            if parent is not None:
+                parent.tasks_done += 1
         elif isinstance(event, StepSaved):
             step.reused_from = event.reused_from
         return step.step_id
