@@ -7,19 +7,32 @@ results, publish events, save output inside the run folder and learn why it is b
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import contextlib
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import anthropic
 
 from engine.control import StopRequest
-from engine.conversation import ConversationPlan, RunEnvironment, TurnLoop, plain_turns, run_conversation
+from engine.conversation import (
+    ConversationPlan,
+    RunEnvironment,
+    TurnLoop,
+    plain_turns,
+    run_conversation,
+    start_handlers,
+)
 from engine.events import Event
+from engine.handlers import HandlerContext, HandlerPump
 from engine.results import StepResult
 from engine.spool import TextSpool
 from engine.templating import Scope
 from engine.workflow.model import ClaudeOptions, PromptPart, StepBase
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -30,6 +43,9 @@ class StepContext:
     _run: RunEnvironment
     # Results of the tasks of parallel and batch steps, by step id (`step.task`), in the run record.
     _task_results: dict[str, StepResult] = field(default_factory=dict)
+    # Resuming a run (`--resume`): the Message Batches its interrupted `api: batches` step had
+    # submitted, to read instead of submitting its items again.
+    resume_batches: tuple[str, ...] = ()
 
     @property
     def client(self) -> anthropic.AsyncAnthropic:
@@ -56,6 +72,34 @@ class StepContext:
     def stop_request(self, step_id: str | None = None) -> StopRequest | None:
         """Why this step (or one of its tasks, or the whole run) is being stopped, if it is."""
         return self._run.control.reason(step_id or self.step.name)
+
+    def run_stopping(self) -> StopRequest | None:
+        """Why the whole run is stopping (quit, Ctrl+C, the budget), if it is; None for this step alone."""
+        return self._run.control.stopping
+
+    async def interruptible(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run `work` as this step's own task, so the run handle's interrupt of the step cancels it
+        (for work that is not a conversation, e.g. waiting on a Message Batch)."""
+        control, step_id = self._run.control, self.step.name
+        task = asyncio.create_task(work, name=f"step:{step_id}")
+        control.track(step_id, task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise
+        finally:
+            control.untrack(step_id)
+
+    def start_handlers(self, task_id: str, options: ClaudeOptions) -> tuple[list[HandlerPump], str | None]:
+        """The stream handlers of one of this step's tasks, subscribed, for an answer that did not stream
+        (a batch result); and why one could not be built."""
+        run = self._run
+        step_id = f"{self.step.name}.{task_id}"
+        context = HandlerContext(run.run_id, run.run_dir, run.workflow_name, step_id, self.step.type, True)
+        return start_handlers(run, options, context, lambda failure: None)
 
     def interrupt(self, step_id: str, reason: str) -> None:
         """Stop one of this step's own tasks (e.g. the others once one failed, under fail_fast)."""

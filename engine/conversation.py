@@ -80,8 +80,12 @@ class RunEnvironment:
     def publish(self, event: Event) -> None:
         self.bus.publish(event)
 
+    @functools.cached_property
+    def spool_dir(self) -> Path:
+        return self.run_dir / "spool"  # one Path for all: a batch step makes a spool per item
+
     def new_spool(self) -> TextSpool:
-        return TextSpool(self.run_dir / "spool")
+        return TextSpool(self.spool_dir)
 
     def save_output(self, spool: TextSpool, relative: str) -> str | None:
         """`output_to_file`: the answer (partial ones too) saved inside the run folder; why it could
@@ -109,6 +113,26 @@ TurnLoop = Callable[["Conversation"], Awaitable[Outcome]]
 
 async def plain_turns(conversation: Conversation) -> Outcome:
     return Outcome(await conversation.run())
+
+
+def request_body(
+    options: ClaudeOptions, messages: list[dict[str, Any]], model: str | None = None, system_suffix: str = ""
+) -> dict[str, Any]:
+    """The Messages API request for these options and messages (also one item of a Message Batch)."""
+    request: dict[str, Any] = {
+        "model": model or resolve_model(options.model),
+        "max_tokens": options.max_tokens,
+        "messages": messages,
+    }
+    system = "\n\n".join(
+        part for part in (options.system_prompt, options.append_system_prompt, system_suffix) if part
+    )
+    if system:
+        request["system"] = system
+    if options.thinking:
+        request["thinking"] = {"type": "enabled", "budget_tokens": options.thinking}
+        request["max_tokens"] = max(request["max_tokens"], options.thinking + 1024)
+    return request
 
 
 class Conversation:
@@ -153,22 +177,7 @@ class Conversation:
         self.messages.append({"role": "user", "content": text})
 
     def request(self, **extra: Any) -> dict[str, Any]:
-        options = self.options
-        request: dict[str, Any] = {
-            "model": self.model,
-            "max_tokens": options.max_tokens,
-            "messages": self.messages,
-        }
-        system = "\n\n".join(
-            part for part in (options.system_prompt, options.append_system_prompt, self.system_suffix) if part
-        )
-        if system:
-            request["system"] = system
-        if options.thinking:
-            request["thinking"] = {"type": "enabled", "budget_tokens": options.thinking}
-            request["max_tokens"] = max(request["max_tokens"], options.thinking + 1024)
-        request.update(extra)
-        return request
+        return {**request_body(self.options, self.messages, self.model, self.system_suffix), **extra}
 
     async def run(self) -> ModelReply:
         """Model turn -> tool calls -> results -> next turn, until the model is done or `max_turns`."""
@@ -373,7 +382,7 @@ async def _converse(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
         if not ending:
             run.control.interrupt(step_id, failure, "guard")
 
-    pumps, handler_error = _start_handlers(run, options, context, handler_failed)
+    pumps, handler_error = start_handlers(run, options, context, handler_failed)
     run.publish(StepStarted(step_id, step_type, resolve_model(options.model), plan.parent_id))
     status, reason, error, stop_reason = "succeeded", "", None, None
     stopped_by: StoppedBy | None = None
@@ -459,7 +468,7 @@ async def _converse(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
     return StepResult(step_id, status, reason, stop_reason, error, metrics, data, spool, stopped_by)
 
 
-def _start_handlers(
+def start_handlers(
     run: RunEnvironment, options: ClaudeOptions, context: HandlerContext, on_failure: Callable[[str], None]
 ) -> tuple[list[HandlerPump], str | None]:
     """The step's handlers, subscribed; and why one could not be built (the step then fails with it)."""

@@ -6,7 +6,7 @@ Every subscriber (handlers, run record, dashboard) sees the same events in the s
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 StepStatus = Literal["succeeded", "failed", "interrupted", "skipped"]
@@ -165,6 +165,21 @@ class StepSaved:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchProgress:
+    """A Message Batch of a step (`api: batches`), as the last poll saw it."""
+
+    step_id: str
+    batch_id: str
+    status: str  # in_progress, canceling, ended
+    processing: int = 0
+    succeeded: int = 0
+    errored: int = 0
+    canceled: int = 0
+    expired: int = 0
+    kind: str = field(default="batch_progress", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     run_id: str
     status: RunStatus
@@ -188,9 +203,20 @@ Event = (
     | Interrupted
     | StepFinished
     | StepSaved
+    | BatchProgress
     | RunFinished
 )
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    return asdict(event)
+    """The event as a plain dict (for JSON), its metrics too: a shallow copy, several times cheaper than
+    `dataclasses.asdict` (which deep-copies every value), as the run record turns every event into one."""
+    data = {name: getattr(event, name) for name in event.__slots__}  # type: ignore[union-attr]
+    metrics = data.get("metrics")
+    if type(metrics) is StepMetrics:
+        data["metrics"] = metrics_to_dict(metrics)
+    return data
+
+
+def metrics_to_dict(metrics: StepMetrics) -> dict[str, Any]:
+    return {name: getattr(metrics, name) for name in StepMetrics.__slots__}  # type: ignore[attr-defined]

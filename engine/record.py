@@ -20,12 +20,13 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from engine.bus import EventBus
 from engine.events import (
+    BatchProgress,
     Event,
     Interrupted,
     Retrying,
@@ -40,6 +41,7 @@ from engine.events import (
     TurnStarted,
     Usage,
     event_to_dict,
+    metrics_to_dict,
 )
 from engine.pricing import price_for
 
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 SNAPSHOT_EVERY_S = 1.0
 RECORD_LATENCY_S = 0.1
+SNAPSHOT_COST_SHARE = 20  # snapshots at least this many times their own duration apart
 BURST_S = 0.002  # text deltas closer together than this share one offset mark
 INLINE_DATA_BYTES = 64 * 1024  # larger `data` goes to results/<step>.data.json, not into run.json
 RESULTS_DIR = "results"
@@ -160,6 +163,8 @@ class RunRecorder:
         self._task: asyncio.Task[None] | None = None
         self._last_snapshot = 0.0
         self._live_costs: dict[str, LiveCost] = {}
+        self._snapshot_s = 0.0  # how long the last snapshot took
+        self._dirty = False  # something important is not in run.json yet
 
     def start(self, bus: EventBus) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -255,8 +260,10 @@ class RunRecorder:
         if self._events and lines:
             self._events.write("".join(lines))
             self._events.flush()
-        now = time.monotonic()
-        if important or (events and now - self._last_snapshot >= SNAPSHOT_EVERY_S):
+        self._dirty |= important
+        # A large record (a batch step's 100,000 items) is not rewritten more than 1/20 of the time.
+        since, spacing = time.monotonic() - self._last_snapshot, SNAPSHOT_COST_SHARE * self._snapshot_s
+        if (self._dirty and since >= spacing) or (events and since >= max(SNAPSHOT_EVERY_S, spacing)):
             self.snapshot()
 
     def _apply(self, event: Event, stamp: float) -> bool:
@@ -311,8 +318,19 @@ class RunRecorder:
             step["attempts"] = event.attempt
         elif type(event) is Interrupted:
             step["reason"] = event.reason
+        elif type(event) is BatchProgress:
+            # Where a resumed run finds the step's Message Batches: steps.<step>.batches.<batch id>.
+            step.setdefault("batches", {})[event.batch_id] = {
+                "status": event.status,
+                "processing": event.processing,
+                "succeeded": event.succeeded,
+                "errored": event.errored,
+                "canceled": event.canceled,
+                "expired": event.expired,
+            }
+            return True
         elif type(event) is StepFinished:
-            metrics = asdict(event.metrics)
+            metrics = metrics_to_dict(event.metrics)
             step.update(
                 status=event.status,
                 reason=event.reason,
@@ -363,9 +381,12 @@ class RunRecorder:
         if reason is not None:
             self.state["reason"] = reason
         self._estimate_costs()
-        self._last_snapshot = time.monotonic()
+        started = time.monotonic()
         with contextlib.suppress(OSError):
             write_json_atomically(self.run_dir / "run.json", self.state)
+        self._last_snapshot = time.monotonic()
+        self._snapshot_s = self._last_snapshot - started
+        self._dirty = False
 
 
 def new_step_record(parent: str | None) -> dict[str, Any]:

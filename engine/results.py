@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.events import StepMetrics
-from engine.spool import TextSpool
+from engine.spool import HeldText, TextSpool
 
 EXIT_SUCCEEDED = 0
 EXIT_FAILED = 1  # a step failed
@@ -22,7 +22,7 @@ EXIT_INTERRUPTED = 130  # the user stopped the run (a key, Ctrl+C, SIGTERM)
 StoppedBy = Literal["user", "guard"]
 
 
-@dataclass
+@dataclass(slots=True)  # a batch step keeps one per item, 100,000 of them
 class StepResult:
     step_id: str
     status: str
@@ -31,7 +31,7 @@ class StepResult:
     error: str | None = None
     metrics: StepMetrics = field(default_factory=StepMetrics)
     data: Any = None
-    spool: TextSpool | None = None
+    spool: TextSpool | HeldText | None = None
     stopped_by: StoppedBy | None = None  # set when the status is `interrupted`
     reused_from: str | None = None  # the run whose recorded result stands in for this one (resume)
 

@@ -64,6 +64,15 @@ class ResumeSource:
                 models[task_id] = task.get("model") or ""
         return Reuse(result, tuple(tasks), models)
 
+    def batch_ids(self, step_id: str, fingerprint: str | None) -> tuple[str, ...]:
+        """The Message Batches an `api: batches` step of the earlier run submitted (run.json
+        `steps.<step>.batches`), when the step is unchanged: read again instead of resubmitted."""
+        step = self.record.get("steps", {}).get(step_id)
+        if not isinstance(step, dict) or fingerprint is None or step.get("fingerprint") != fingerprint:
+            return ()
+        batches = step.get("batches")
+        return tuple(batches) if isinstance(batches, dict) else ()
+
     def _result(self, step_id: str, step: dict[str, Any], spool_dir: Path) -> StepResult | None:
         text = step_text(self.run_dir, self.record, step_id)
         status = str(step.get("status") or "")

@@ -203,8 +203,9 @@ class Runner:
             if not run_it:
                 self._skip(step, f"condition is false: {step.condition}")
                 return self.results[step.name]
-        context = StepContext(step, scope, self.results, self.env, self.task_results)
         fingerprint = await step_fingerprint(step, scope)
+        batches = self.resume.batch_ids(step.name, fingerprint) if self.resume else ()
+        context = StepContext(step, scope, self.results, self.env, self.task_results, batches)
         reuse = self.resume.reuse(step.name, fingerprint, self.run_dir / "spool") if self.resume else None
         attributes = {"pipeline.step": step.name, "pipeline.step_type": step.type}
         # Current while the step runs: its conversation's spans, or its tasks', are its children.

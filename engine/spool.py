@@ -15,6 +15,9 @@ DEFAULT_THRESHOLD = 1 << 20  # 1 MiB
 
 
 class TextSpool:
+    # Slots: a batch step keeps one per item, 100,000 of them.
+    __slots__ = ("_chunks", "_directory", "_file", "_mark", "_memory_chars", "_threshold", "chars")
+
     def __init__(self, directory: Path | None = None, threshold: int = DEFAULT_THRESHOLD) -> None:
         self._directory = directory
         self._threshold = threshold
@@ -98,3 +101,24 @@ class TextSpool:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class HeldText(str):
+    """A finished text held as one string, with what a result reads of a TextSpool (`text()`, `chars`,
+    `copy_to`, `close`): a batch step keeps one per item, so each costs the string alone."""
+
+    __slots__ = ()
+
+    def text(self) -> str:
+        return str(self)
+
+    @property
+    def chars(self) -> int:
+        return len(self)
+
+    def copy_to(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self, encoding="utf-8", newline="")
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -146,6 +146,9 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     """The options of `pipeline run`, shared by `pipeline resume`."""
     add_web_options(run)
     run.add_argument("--no-tui", action="store_true", help="console output instead of the dashboard")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print each step's requests, estimated input tokens and cost (Messages API and "
+                          "Message Batches), then exit without calling anything")
     run.add_argument("--provider", choices=("auto", "anthropic", "simulator"), default="auto",
                      help="auto: the real API when ANTHROPIC_API_KEY is set, else the simulator")
     add_var_argument(run)

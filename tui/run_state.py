@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from engine.events import (
+    BatchProgress,
     Event,
     Interrupted,
     Retrying,
@@ -83,6 +84,10 @@ class StepState:
     deltas_in_call: int = 0
     metrics: StepMetrics | None = None
     transcript: Transcript = field(default_factory=Transcript)
+    # A claude_batch step on the Message Batches API: its batches as last polled, and when one changed.
+    batches: dict[str, BatchProgress] = field(default_factory=dict)
+    batch_changed_at: float = 0.0
+    tasks_done: int = 0  # children that have finished
     children: list[str] = field(default_factory=list)
     reused_from: str | None = None  # a resumed run took this step's result from that run
 
@@ -168,9 +173,22 @@ class StepState:
             return f"running tool {self.phase_detail}".strip()
         if self.phase == "tool_input":
             return f"writing a {self.phase_detail} call".replace("a  call", "a tool call")
+        if self.batches:
+            return self.batch_activity(now)
         if self.children:
             return done_of or "running tasks"
         return self.phase
+
+    def batch_activity(self, now: float) -> str:
+        """`batch in_progress · 3,200/10,000 done · 1 of 2 batches ended · 12 s, changed 4 s ago`."""
+        statuses = {batch.status for batch in self.batches.values()}
+        ended = sum(1 for batch in self.batches.values() if batch.status == "ended")
+        status = next((s for s in ("canceling", "in_progress") if s in statuses), "ended")
+        since = f"{self.duration_s(now):.0f} s, changed {now - self.batch_changed_at:.0f} s ago"
+        return (
+            f"batch {status} · {self.tasks_done:,}/{len(self.children):,} done · "
+            f"{ended} of {len(self.batches)} batches ended · {since}"
+        )
 
 
 @dataclass
@@ -373,8 +391,15 @@ class RunState:
             step.transcript.rewind(f"▸ attempt {event.attempt - 1}, dropped: {step.retry_text}")
         elif isinstance(event, Interrupted):
             step.reason = event.reason
+        elif isinstance(event, BatchProgress):
+            if step.batches.get(event.batch_id) != event:
+                step.batch_changed_at = now
+            step.batches[event.batch_id] = event
         elif isinstance(event, StepFinished):
             self._finish(step, event, now)
+            parent = self.steps.get(step.parent_id) if step.parent_id else None
+            if parent is not None:
+                parent.tasks_done += 1
         elif isinstance(event, StepSaved):
             step.reused_from = event.reused_from
         return step.step_id

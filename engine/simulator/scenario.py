@@ -37,7 +37,10 @@ STATUS_FAULTS = {
 MID_STREAM_FAULTS = ("error_event", "drop", "stall", "cut")
 
 PACING_KEYS = ("ttft_ms", "tokens_per_second", "answer_tokens")
-MATCH_KEYS = ("request", "model", "prompt_contains", "times", "once")
+MATCH_KEYS = ("request", "model", "prompt_contains", "custom_id", "times", "once")
+# What a rule can make of a Message Batches item (`POST /v1/messages/batches`) instead of its answer.
+BATCH_RESULTS = ("errored", "expired", "canceled")
+BATCH_KEYS = ("batch_processing_ms", "batch_max_requests")
 RULE_KEYS = (
     *MATCH_KEYS,
     *PACING_KEYS,
@@ -52,8 +55,9 @@ RULE_KEYS = (
     "invalid_json_first",
     "chunk_chars",
     "tool_use",
+    "batch_result",
 )
-TOP_LEVEL_KEYS = (*PACING_KEYS, "rules")
+TOP_LEVEL_KEYS = (*PACING_KEYS, *BATCH_KEYS, "rules")
 
 
 class ScenarioError(ValueError):
@@ -85,8 +89,19 @@ class Rule:
     chunk_chars: int | None = None
     # A scripted tool call (name, input) made when that tool is offered, e.g. to test a sandbox.
     tool_use: tuple[str, dict[str, Any]] | None = None
+    # Only for Message Batches items: the item with this custom_id, and what its result is.
+    custom_id: str | None = None
+    batch_result: str | None = None
 
-    def matches(self, number: int, model: str, prompt: str) -> bool:
+    @property
+    def batch_only(self) -> bool:
+        return self.custom_id is not None or self.batch_result is not None
+
+    def matches(self, number: int, model: str, prompt: str, custom_id: str | None = None) -> bool:
+        if custom_id is None and self.batch_only:
+            return False
+        if self.custom_id is not None and self.custom_id != custom_id:
+            return False
         if self.requests and number not in self.requests:
             return False
         if self.model is not None and self.model not in model:
@@ -102,6 +117,9 @@ class Scenario:
     ttft_ms: float | None = None
     tokens_per_second: float | None = None
     answer_tokens: int | None = None
+    # Message Batches: how long a batch takes to process, and the most requests one may hold.
+    batch_processing_ms: float = 1000.0
+    batch_max_requests: int = 100_000
     source: str = "<scenario>"
     # How often each rule has applied, and whether its one invalid-JSON answer was given (by rule index).
     _uses: dict[int, int] = field(default_factory=dict, repr=False)
@@ -141,16 +159,18 @@ class Scenario:
             ttft_ms=_number(data, "ttft_ms", source, "top level"),
             tokens_per_second=_number(data, "tokens_per_second", source, "top level"),
             answer_tokens=_count(data, "answer_tokens", source, "top level"),
+            batch_processing_ms=_number_or(data, "batch_processing_ms", source, "top level", 1000.0),
+            batch_max_requests=_count(data, "batch_max_requests", source, "top level") or 100_000,
             source=source,
         )
 
-    def select(self, number: int, model: str, prompt: str) -> Rule | None:
-        """The rule for this request (counting one use of it), or None."""
+    def select(self, number: int, model: str, prompt: str, custom_id: str | None = None) -> Rule | None:
+        """The rule for this request or batch item (`custom_id`), counting one use of it; or None."""
         for rule in self.rules:
             used = self._uses.get(rule.index, 0)
             if rule.times is not None and used >= rule.times:
                 continue
-            if rule.matches(number, model, prompt):
+            if rule.matches(number, model, prompt, custom_id):
                 self._uses[rule.index] = used + 1
                 return rule
         return None
@@ -204,6 +224,11 @@ def _parse_rule(index: int, data: Any, source: str) -> Rule:
         ):
             raise ScenarioError(f"{source}: {where}.tool_use: expected {{name: TOOL, input: {{...}}}}")
         tool_use = (tool_use["name"], dict(tool_use.get("input", {})))
+    batch_result = data.get("batch_result")
+    if batch_result is not None and batch_result not in BATCH_RESULTS:
+        choices = ", ".join(BATCH_RESULTS)
+        problem = f"expected one of {choices}, got {batch_result!r}"
+        raise ScenarioError(f"{source}: {where}.batch_result: {problem}")
     return Rule(
         index=index,
         requests=request_numbers,
@@ -224,6 +249,8 @@ def _parse_rule(index: int, data: Any, source: str) -> Rule:
         invalid_json_first=invalid_json_first,
         chunk_chars=_count(data, "chunk_chars", source, where),
         tool_use=tool_use,
+        custom_id=_text(data, "custom_id", source, where),
+        batch_result=batch_result,
     )
 
 

@@ -23,6 +23,7 @@ from engine.simulator.answers import (
     compose_reply,
     estimate_input_tokens,
 )
+from engine.simulator.batches import MAX_BATCH_BYTES, BatchesApi
 from engine.simulator.conversation import RequestedConversation
 from engine.simulator.pacing import TickClock
 from engine.simulator.scenario import MID_STREAM_FAULTS, STATUS_FAULTS, Rule, SimulatorConfig
@@ -162,6 +163,7 @@ class Simulator:
         self._app_runner: web.AppRunner | None = None
         self._logged: asyncio.Event | None = None
         self._clock = TickClock()
+        self.batches = BatchesApi(self.config, self._read_json)
 
     @property
     def base_url(self) -> str:
@@ -177,13 +179,16 @@ class Simulator:
     async def start(self) -> None:
         """Bind and serve; raises OSError when the port is taken."""
         self._logged = asyncio.Event()
-        app = web.Application(middlewares=[self._track_request], client_max_size=MAX_BODY_BYTES)
+        app = web.Application(
+            middlewares=[self._track_request], client_max_size=max(MAX_BODY_BYTES, MAX_BATCH_BYTES)
+        )
         app.router.add_post("/v1/messages", self._messages)
         app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/v1/models/{model_id}", self._model)
         # Claude Code's connectivity probe (HEAD) before its first call, unless non-essential traffic is off.
         app.router.add_get("/api/hello", self._hello)
+        self.batches.add_routes(app)
         app.on_response_prepare.append(_add_request_id)
         # handler_cancellation: a client that hangs up cancels its handler at once, even mid-sleep.
         runner = _ApiAppRunner(
@@ -321,14 +326,15 @@ class Simulator:
             delay_s += rule.slow_first_token_ms / 1000
         return Pacing(delay_s, 1 / tokens_per_second if tokens_per_second else 0.0)
 
-    async def _read_json(self, request: web.Request) -> dict[str, Any]:
+    async def _read_json(self, request: web.Request, limit: int | None = None) -> dict[str, Any]:
         """The body as a JSON object; refused when it is not JSON, too large, or never completes."""
+        limit = limit or MAX_BODY_BYTES
         content_type = request.headers.get("Content-Type")
         # No Content-Type is let through (liberal); one that says the body is something else is not.
         if content_type is not None and not _is_json_type(request.content_type):
             raise InvalidRequest(f"Content-Type must be application/json, got {content_type!r}")
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length)
+        if request.content_length is not None and request.content_length > limit:
+            raise web.HTTPRequestEntityTooLarge(limit, request.content_length)
         try:
             async with asyncio.timeout(self.body_timeout_s):
                 raw = await request.read()
@@ -337,6 +343,8 @@ class Simulator:
             announced = "" if length is None else f" ({length} bytes announced)"
             message = f"Request body not received within {self.body_timeout_s:g} s{announced}"
             raise _BodyTimeout(message) from None
+        if len(raw) > limit:  # a chunked body has no declared length; the app allows the batch limit
+            raise web.HTTPRequestEntityTooLarge(limit, len(raw))
         return parse_json_object(raw)
 
     async def _count_tokens(self, request: web.Request) -> web.StreamResponse:

@@ -95,6 +95,15 @@ async def run_tasks(
 
     await asyncio.gather(*(run_one(task, step_id) for task, step_id in zip(tasks, ids, strict=True)))
     ordered = [results[step_id] for step_id in ids]
+    return finish_parent(context, ordered, loop.time() - started, consolidate)
+
+
+def finish_parent(
+    context: StepContext, ordered: list[StepResult], duration_s: float, consolidate: bool
+) -> StepResult:
+    """The parent step's result from its tasks' results (in declared order), its end published."""
+    step = context.step
+    parent = step.name
     for result in ordered:  # tasks finish in any order; records list them as declared
         context.record_task(result)
     statuses = {r.status for r in ordered}
@@ -110,11 +119,13 @@ async def run_tasks(
         r.step_id.removeprefix(parent + "."): {"status": r.status, "reason": r.reason, "text": r.text}
         for r in ordered
     }
-    metrics = _sum_metrics(ordered, loop.time() - started)
+    metrics = _sum_metrics(ordered, duration_s)
     error = next((r.error for r in ordered if r.error), None)
     if step.output_to_file:
         problem = context.save_output(spool, step.output_to_file)
         if problem is not None and status != "failed":
             status, reason, error = "failed", "output", problem
     context.publish(StepFinished(parent, status, reason, None, error, metrics))  # type: ignore[arg-type]
-    return StepResult(parent, status, reason, None, error, metrics, data, spool)
+    # Who stopped it: whoever stopped its tasks (the user's `x`, or a guard), for the run's exit code.
+    stopped_by = next((r.stopped_by for r in ordered if r.status == "interrupted"), None)
+    return StepResult(parent, status, reason, None, error, metrics, data, spool, stopped_by)

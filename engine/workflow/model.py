@@ -505,10 +505,37 @@ class BatchTask(FrozenModel):
     )
 
 
+BATCH_MAX_REQUESTS = 100_000  # the Message Batches API's limits per batch
+BATCH_MAX_BYTES = 256 * 1024 * 1024
+
+
 class BatchConfig(FrozenModel):
     max_parallel: Int = Field(4, ge=1, le=MAX_COUNT, description="Tasks streaming at once.")
     timeout_per_task_seconds: Float | None = Field(None, gt=0, le=MAX_SECONDS)
     consolidate_results: Bool = Field(True, description="Combine the task answers into the step's text.")
+    api: Literal["messages", "batches"] = Field(
+        "messages",
+        description="messages: every item streams into its pane; batches: the items go to the Message "
+        "Batches API (half the price, results within 24 hours).",
+    )
+    retry_as: Literal["batch", "stream"] = Field(
+        "batch",
+        description="api: batches: items that errored or expired are retried in a follow-up batch, "
+        "or as streaming calls.",
+    )
+    poll_interval_seconds: Float = Field(
+        5.0, gt=0, le=MAX_SECONDS, description="api: batches: first wait between polls; grows to 60 s."
+    )
+    max_batch_requests: Int = Field(
+        10_000,
+        ge=1,
+        le=BATCH_MAX_REQUESTS,
+        description="api: batches: requests per submitted batch (the API takes up to 100,000; smaller "
+        "batches keep the client's memory low, and each one's results come as soon as it ends).",
+    )
+    max_batch_bytes: Int = Field(
+        BATCH_MAX_BYTES, ge=1024, le=BATCH_MAX_BYTES, description="api: batches: bytes per batch."
+    )
 
 
 class ClaudeBatchStep(StepBase):

@@ -30,6 +30,9 @@ def main(args: Any) -> int:
         for error in loaded.errors:
             print(inert_text(str(error)), file=sys.stderr)
         return EXIT_USAGE
+    if getattr(args, "dry_run", False):
+        print_dry_run(loaded.workflow)
+        return 0
     try:
         resume = resume_source(args, loaded.workflow)
     except ValueError as exc:
@@ -135,3 +138,56 @@ async def run_in_console(workflow: Any, launch: Launch) -> int:
         result = await handle
     print_summary(result)
     return result.exit_code
+
+
+def print_dry_run(workflow: Any) -> None:
+    """`--dry-run`: per step, what it would send and cost both ways; nothing is called."""
+    from engine.inert import inert_text
+    from engine.steps.estimate import estimate_workflow
+
+    def usd(low_high: tuple[float, float]) -> str:
+        return f"${low_high[0]:.4f}-${low_high[1]:.4f}"
+
+    estimates = asyncio.run(estimate_workflow(workflow))
+    print(inert_text(f"dry run of {workflow.name}: nothing is sent"))
+    print(
+        "input tokens estimated as characters / 4 (no tokenizer); "
+        "cost from the input alone to every answer at max_tokens"
+    )
+    rows = [("step", "type", "api", "requests", "input tokens", "messages API", "batches API")]
+    rows += [
+        (
+            inert_text(e.name),
+            e.step_type,
+            e.api,
+            f"{e.requests:,}",
+            f"{e.input_tokens:,}",
+            usd(e.messages_usd),
+            usd(e.batches_usd),
+        )
+        for e in estimates
+    ]
+    total = tuple(
+        sum(getattr(e, f)[i] for e in estimates) for f in ("messages_usd", "batches_usd") for i in (0, 1)
+    )
+    chosen = (sum(e.chosen_usd[0] for e in estimates), sum(e.chosen_usd[1] for e in estimates))
+    rows.append(
+        (
+            "total",
+            "",
+            "",
+            f"{sum(e.requests for e in estimates):,}",
+            f"{sum(e.input_tokens for e in estimates):,}",
+            usd(total[:2]),
+            usd(total[2:]),
+        )
+    )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(
+                cell.ljust(width) if i < 3 else cell.rjust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+    print(f"as configured (each step's api): {usd(chosen)}")
