@@ -274,36 +274,36 @@ class DashboardApp(App[int]):
             return
         events = self.inbox.drain()
         changed = self.state.apply(events) if events else {}
-        restated = self.state.restated if events else set()
+        status_changed = self.state.status_changed if events else set()
         now = self.clock()
         # Each tick refreshes the figures of a tenth of the steps, so no frame repaints them all at once.
         turn = self._ticks % FIGURE_TICKS
         figures_due = turn == 0
         self._ticks += 1
         for step_id in changed:
-            self._follow_step(self.state.steps[step_id])
+            self._react_to_step(self.state.steps[step_id])
         if events and self.state.lifecycle_changed:
             self._place_panes(now)
         relabel = [sid for n, (sid, step) in enumerate(self.state.steps.items())
                    if step.running and n % FIGURE_TICKS == turn]
         # A parent's "N of M done" moves when one of its tasks finishes.
-        parents = {self.state.steps[sid].parent_id for sid in restated} - {None}
-        self.step_tree.sync(self.state, [*restated, *parents, *relabel], now, self.selected)
+        parents = {self.state.steps[sid].parent_id for sid in status_changed} - {None}
+        self.step_tree.sync(self.state, [*status_changed, *parents, *relabel], now, self.selected)
         for n, pane in enumerate(self.panes.values()):
             pane.live.sync()
-            if n % FIGURE_TICKS == turn or pane.step_id in restated:
+            if n % FIGURE_TICKS == turn or pane.step_id in status_changed:
                 self._title_pane(pane, now)
         # Header and gauges sit at the screen's edges: repainting them every tick would stretch each
         # frame's repaint over the whole screen, so they follow the figures' pace (or a status change).
-        if figures_due or restated or (events and self.state.run_restated):
+        if figures_due or status_changed or (events and self.state.run_state_changed):
             self.run_header.show(self.state)
             self._show_gauges(now)
             self._warn_budget()
-        if figures_due or self.selected in restated:
+        if figures_due or self.selected in status_changed:
             self.details.show(self.state, self._selected_step(), now)
         self._show_keys()
 
-    def _follow_step(self, step: StepState) -> None:
+    def _react_to_step(self, step: StepState) -> None:
         """React to a step that changed: render its answer, stop on error."""
         pane = self.panes.get(step.step_id)
         if step.finished and pane is not None:

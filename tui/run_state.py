@@ -29,6 +29,7 @@ from engine.events import (
     TurnStarted,
     Usage,
 )
+from engine.inert import inert_text
 from engine.pricing import price_for
 from tui.format import failure_words, retry_sentence
 from tui.transcript import Kind, Transcript
@@ -217,8 +218,8 @@ class RunState:
     output_tokens_seen: int = 0
     # Steps whose status, phase or figures changed in the last batch (not only their text), and
     # whether the run's own status did.
-    restated: set[str] = field(default_factory=set)
-    run_restated: bool = False
+    status_changed: set[str] = field(default_factory=set)
+    run_state_changed: bool = False
     # Whether a step started or finished in the last batch (what moves panes around).
     lifecycle_changed: bool = False
 
@@ -300,8 +301,8 @@ class RunState:
     def apply(self, events: Iterable[Event]) -> dict[str, None]:
         """Fold a batch of events in; returns the ids of the steps that changed, in the order they did."""
         changed: dict[str, None] = {}
-        self.restated = set()
-        self.run_restated = False
+        self.status_changed = set()
+        self.run_state_changed = False
         self.lifecycle_changed = False
         now = self.clock()
         # Consecutive deltas of a step are joined and appended once: the per-token work here is a list append.
@@ -326,7 +327,7 @@ class RunState:
                 step_id = self._apply_one(event, now)
                 if step_id is not None:
                     changed[step_id] = None
-                    self.restated.add(step_id)
+                    self.status_changed.add(step_id)
         for step_id, parts in pending.items():
             self._append_text(step_id, parts)
             changed[step_id] = None
@@ -340,17 +341,17 @@ class RunState:
 
     def _apply_one(self, event: Event, now: float) -> str | None:
         if isinstance(event, RunStarted):
-            self.workflow, self.run_id, self.run_dir = event.workflow, event.run_id, event.run_dir
+            self.workflow, self.run_id, self.run_dir = inert_text(event.workflow), event.run_id, event.run_dir
             self.provider, self.simulated, self.budget_usd = event.provider, event.simulated, event.budget_usd
             self.status, self.started_at = "running", now
             for name in event.steps:
                 self.step(name)
-            self.run_restated = True
+            self.run_state_changed = True
             return None
         if isinstance(event, RunFinished):
-            self.status, self.reason = event.status, event.reason
+            self.status, self.reason = event.status, inert_text(event.reason)
             self.finished_at, self.final_cost, self.final_duration_s = now, event.cost_usd, event.duration_s
-            self.run_restated = True
+            self.run_state_changed = True
             return None
         step = self.step(event.step_id, getattr(event, "parent_id", None))
         if isinstance(event, StepStarted | StepFinished):
@@ -385,12 +386,13 @@ class RunState:
             self.retries += 1
             step.retry, step.retry_at = event, now
             step.call, step.deltas_in_call = None, 0
-            step.retry_text = retry_sentence(event.reason, streamed, event.attempt, event.max_attempts,
-                                             event.delay_s)
+            step.retry_text = retry_sentence(
+                inert_text(event.reason), streamed, event.attempt, event.max_attempts, event.delay_s
+            )
             # The failed attempt's text folds into one dimmed row; the new attempt starts below it.
             step.transcript.rewind(f"▸ attempt {event.attempt - 1}, dropped: {step.retry_text}")
         elif isinstance(event, Interrupted):
-            step.reason = event.reason
+            step.reason = inert_text(event.reason)
         elif isinstance(event, BatchProgress):
             if step.batches.get(event.batch_id) != event:
                 step.batch_changed_at = now
@@ -424,7 +426,8 @@ class RunState:
 
     def _finish(self, step: StepState, event: StepFinished, now: float) -> None:
         self._end_call(step)
-        step.status, step.reason, step.error = event.status, event.reason or step.reason, event.error
+        step.status, step.reason = event.status, inert_text(event.reason) or step.reason
+        step.error = inert_text(event.error) if event.error else None
         step.finished_at = now
         if event.status != "skipped":
             step.metrics = event.metrics

@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from rich.cells import cell_len
 
+from engine.inert import inert_text
+
 # A line longer than this is broken by force, so wrapping the open line stays cheap however long it gets.
 MAX_LINE_CHARS = 4096
 # How much of the answer is kept to render as Markdown once the step ends (past it: raw rows only).
@@ -66,7 +68,9 @@ def _cut_at_cells(line: str, width: int) -> int:
 
 
 def _clean(text: str) -> str:
-    return text.replace("\r", "").replace("\t", "    ")
+    """Text as a pane draws it: tabs as spaces, and every control character (an escape sequence from the
+    model could clear the screen or write the clipboard) shown, never sent to the terminal."""
+    return inert_text(text.replace("\r", "").replace("\t", "    "))
 
 
 @dataclass
@@ -129,7 +133,7 @@ class Transcript:
     @property
     def answer(self) -> str:
         """The step's answer text (all turns, retried attempts dropped), for the Markdown view."""
-        return "".join(self._answer)
+        return inert_text("".join(self._answer))
 
     def take_changed_from(self) -> int | None:
         """The first row changed since the last call (None: nothing changed), and start afresh."""

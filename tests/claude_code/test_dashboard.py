@@ -24,14 +24,14 @@ async def test_the_stop_key_ends_a_claude_code_step_and_keeps_its_text(engine_ap
         assert app.selected == "agent"
         await pilot.press("x")
         async with asyncio.timeout(15):  # a bound, well above the ~1 s interrupt grace
-            await wait_until(pilot, lambda: app.result is not None, "the run to end", tries=1500)
+            await wait_until(pilot, lambda: app.run_result is not None, "the run to end", tries=1500)
         app.refresh_from_run()
         await pilot.pause()
         agent = app.state.steps["agent"]
         assert agent.status == "interrupted" and "dashboard" in agent.reason
         assert "interrupted" in screen_text(app)
-    step = app.result.steps["agent"]
-    stream_file = app.result.run_dir / "streams" / "agent.txt"
+    step = app.run_result.steps["agent"]
+    stream_file = app.run_result.run_dir / "streams" / "agent.txt"
     assert step.text and stream_file.read_text(encoding="utf-8") == step.text
     [call] = [record for record in run.provider.simulator.log if record.path == "/v1/messages"]
     assert call.hung_up and call.output_tokens < 3000
