@@ -17,25 +17,13 @@ import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from common import report, simulator_process
+from common import report, reset_peak, rss_kib, simulator_process
 
 ITEMS = 100_000
 SCENARIO = "batch_processing_ms: 2000\nanswer_tokens: 5\n"
 MODEL = "claude-haiku-4-5"
 POLL_S = 0.5
 CHUNK = 10_000  # requests per batch: the engine's default max_batch_requests
-
-
-def rss_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(field)
-
-
-def reset_peak() -> None:
-    # Writing 5 to clear_refs resets VmHWM (the peak) to the current RSS.
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 def item_texts(count: int) -> list[str]:

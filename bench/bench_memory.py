@@ -11,27 +11,14 @@ import asyncio
 import json
 import subprocess
 import sys
-from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from common import report, simulator_process
+from common import report, reset_peak, rss_kib, simulator_process
 
 CHUNK = 4096
 CHUNKS = 100 * 1024 * 1024 // CHUNK  # 100 MiB of text
 SCENARIO = f"rules:\n  - {{prompt_contains: huge, answer_tokens: {CHUNKS}, chunk_chars: {CHUNK}}}\n"
 MODEL = "claude-sonnet-4-6"
-
-
-def rss_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(field)
-
-
-def reset_peak() -> None:
-    # Writing 5 to clear_refs resets VmHWM (the peak) to the current RSS.
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 async def child(kind: str, url: str, out: str) -> dict[str, float]:

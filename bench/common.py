@@ -78,3 +78,15 @@ def report(name: str, value: float, target: float, unit: str = "", higher_is_bet
         flush=True,
     )
     return ok
+
+
+def rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(field)
+
+
+def reset_peak() -> None:
+    # Writing 5 to clear_refs resets VmHWM (the peak) to the current RSS.
+    Path("/proc/self/clear_refs").write_text("5")

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ from engine.events import (
     Usage,
 )
 from engine.handlers.callback import import_callable
-from engine.meter import StopRequested
+from engine.meter import IdleTimeout, StopRequested, idle_watch
 from engine.pricing import cost_usd
 from engine.retry import AttemptFailed
 from engine.telemetry import tracer
@@ -82,10 +82,16 @@ async def run_agent(conversation: Conversation) -> ModelReply:
         with span:
             await client.connect()
             await client.query(conversation.messages[-1]["content"])
-            async with _idle_watch(conversation), contextlib.aclosing(client.receive_response()) as messages:
+            idle = conversation.options.idle_timeout_seconds
+            async with (
+                idle_watch(conversation.meter, idle),
+                contextlib.aclosing(client.receive_response()) as messages,
+            ):
                 async for message in messages:
                     stream.on_message(message, sdk)
         finished = True
+    except IdleTimeout as exc:
+        raise StopRequested(str(exc)) from exc  # stopped, not retried: the agent retries its own calls
     except (StopRequested, AttemptFailed):
         raise
     except sdk.ClaudeSDKError as exc:
@@ -395,35 +401,6 @@ class AgentStream:
         text = "".join(self.answer)
         content = [{"type": "text", "text": text}] if text else []
         return ModelReply(self.stop_reason, self.model, content)
-
-
-@contextlib.asynccontextmanager
-async def _idle_watch(conversation: Conversation) -> AsyncIterator[None]:
-    """`idle_timeout_seconds`: stop when nothing arrives for that long (a timestamp check, as for the API)."""
-    idle, meter = conversation.options.idle_timeout_seconds, conversation.meter
-    if not idle:
-        yield
-        return
-    loop = asyncio.get_running_loop()
-    watch = asyncio.timeout(None)
-
-    def check() -> None:
-        if loop.time() - meter.last_activity >= idle:
-            watch.reschedule(loop.time())
-        else:
-            handle[0] = loop.call_at(meter.last_activity + idle + 0.01, check)
-
-    meter.touch()
-    handle = [loop.call_later(idle, check)]
-    try:
-        async with watch:
-            yield
-    except TimeoutError as exc:
-        if not watch.expired():
-            raise
-        raise StopRequested(f"idle: no token for {idle:g} s") from exc
-    finally:
-        handle[0].cancel()
 
 
 async def _close(client: Any, *, interrupted: bool) -> None:

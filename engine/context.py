@@ -7,8 +7,6 @@ results, publish events, save output inside the run folder and learn why it is b
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any, TypeVar
 
 import anthropic
 
-from engine.control import StopRequest
+from engine.control import StopRequest, run_as_step
 from engine.conversation import (
     ConversationPlan,
     RunEnvironment,
@@ -80,18 +78,7 @@ class StepContext:
     async def interruptible(self, work: Coroutine[Any, Any, T]) -> T:
         """Run `work` as this step's own task, so the run handle's interrupt of the step cancels it
         (for work that is not a conversation, e.g. waiting on a Message Batch)."""
-        control, step_id = self._run.control, self.step.name
-        task = asyncio.create_task(work, name=f"step:{step_id}")
-        control.track(step_id, task)
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            raise
-        finally:
-            control.untrack(step_id)
+        return await run_as_step(self._run.control, self.step.name, work)
 
     def start_handlers(self, task_id: str, options: ClaudeOptions) -> tuple[list[HandlerPump], str | None]:
         """The stream handlers of one of this step's tasks, subscribed, for an answer that did not stream

@@ -8,9 +8,14 @@ read it before they start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from engine.results import StoppedBy
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,3 +67,19 @@ class StepControl:
     def reason(self, step_id: str) -> StopRequest | None:
         """Why `step_id` (or the whole run) was asked to stop, if it was."""
         return self._requests.get(step_id) or self.stopping
+
+
+async def run_as_step(control: StepControl, step_id: str, work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` as step `step_id`'s own task, so interrupting the step cancels it (and only it)."""
+    task = asyncio.create_task(work, name=f"step:{step_id}")
+    control.track(step_id, task)  # type: ignore[arg-type]
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        # The caller was cancelled (e.g. the run itself): stop the step too and wait for its record.
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise
+    finally:
+        control.untrack(step_id)

@@ -9,7 +9,6 @@ run budget), and always ends with a `StepFinished` event and a `StepResult`, wha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,7 +22,7 @@ from opentelemetry import trace
 
 from engine.bus import EventBus
 from engine.claude import ModelReply, call_model
-from engine.control import StepControl
+from engine.control import StepControl, run_as_step
 from engine.events import (
     Event,
     Interrupted,
@@ -35,7 +34,7 @@ from engine.events import (
     TurnStarted,
 )
 from engine.handlers import HandlerContext, HandlerEnvironment, HandlerPump, build_handler
-from engine.meter import RunBudget, StepMeter, StopRequested
+from engine.meter import IdleTimeout, RunBudget, StepMeter, StopRequested, idle_watch
 from engine.paths import PathRefused, confined
 from engine.results import StepResult, StoppedBy
 from engine.retry import AttemptFailed, RetryPolicy
@@ -308,29 +307,11 @@ class Conversation:
             keep_text=self.keep_text or bool(request.get("tools")),
             separator=separator,
         )
-        idle = self.options.idle_timeout_seconds
-        if not idle:
-            return await call()
-        # The idle watchdog checks a timestamp the stream loop refreshes, so per-token work stays O(1).
-        loop = asyncio.get_running_loop()
-        watch = asyncio.timeout(None)
-
-        def check() -> None:
-            if loop.time() - meter.last_activity >= idle:
-                watch.reschedule(loop.time())
-            else:
-                handle[0] = loop.call_at(meter.last_activity + idle + 0.01, check)
-
-        handle = [loop.call_later(idle, check)]
         try:
-            async with watch:
+            async with idle_watch(meter, self.options.idle_timeout_seconds):
                 return await call()
-        except TimeoutError as exc:
-            if not watch.expired():
-                raise
-            raise Stalled("timeout", f"idle: no token for {idle:g} s") from exc
-        finally:
-            handle[0].cancel()
+        except IdleTimeout as exc:
+            raise Stalled("timeout", str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -351,19 +332,7 @@ class ConversationPlan:
 
 async def run_conversation(run: RunEnvironment, plan: ConversationPlan) -> StepResult:
     """Run one conversation as a task the run handle can interrupt, with handlers and retries."""
-    step_id = plan.step_id
-    task = asyncio.create_task(_converse(run, plan), name=f"step:{step_id}")
-    run.control.track(step_id, task)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        # The caller was cancelled (e.g. the run itself): stop the step too and wait for its record.
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        raise
-    finally:
-        run.control.untrack(step_id)
+    return await run_as_step(run.control, plan.step_id, _converse(run, plan))
 
 
 async def _converse(run: RunEnvironment, plan: ConversationPlan) -> StepResult:

@@ -8,8 +8,10 @@ window whatever the pattern, so no pattern can stall the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from engine.events import StepMetrics, Usage
 from engine.linear_regex import compile_linear
@@ -166,3 +168,38 @@ class StepMeter:
             output_tokens=self.output_tokens,
             cost_usd=self.live_cost_usd(),
         )
+
+
+class IdleTimeout(TimeoutError):
+    """Nothing arrived for `idle_timeout_seconds` (see `idle_watch`)."""
+
+
+@contextlib.asynccontextmanager
+async def idle_watch(meter: StepMeter, idle: float | None) -> AsyncIterator[None]:
+    """Raise `IdleTimeout` in the block once `meter` saw no activity for `idle` seconds (None: never).
+
+    The watchdog checks a timestamp the stream loop refreshes, so per-token work stays O(1).
+    """
+    if not idle:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    watch = asyncio.timeout(None)
+
+    def check() -> None:
+        if loop.time() - meter.last_activity >= idle:
+            watch.reschedule(loop.time())
+        else:
+            handle[0] = loop.call_at(meter.last_activity + idle + 0.01, check)
+
+    meter.touch()
+    handle = [loop.call_later(idle, check)]
+    try:
+        async with watch:
+            yield
+    except TimeoutError as exc:
+        if not watch.expired():
+            raise
+        raise IdleTimeout(f"idle: no token for {idle:g} s") from exc
+    finally:
+        handle[0].cancel()
