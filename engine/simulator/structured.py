@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from typing import Any
 
 MAX_DEPTH = 8
@@ -28,7 +29,13 @@ def requested_schema(body: dict[str, Any], system_text: str, prompt: str) -> dic
         schema = _schema_in_text(text)
         if schema is not None:
             return schema
+    if JSON_ONLY.search(system_text):
+        # Asked for JSON with no schema (an extraction without one): a real model answers an object.
+        return {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"]}
     return None
+
+
+JSON_ONLY = re.compile(r"answer with only a JSON value", re.IGNORECASE)
 
 
 def _get(body: dict[str, Any], *keys: str) -> Any:

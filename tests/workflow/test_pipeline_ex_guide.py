@@ -4,7 +4,12 @@ Files that use only Claude step types validate (warnings allowed)."""
 
 from __future__ import annotations
 
+import json
+import textwrap
+
 import pytest
+
+from tests.engine.cli_support import run
 
 # Every workflow-level, defaults, step and claude_options key of the guide's schema reference.
 EVERY_KEY = """\
@@ -230,3 +235,18 @@ def test_the_bare_form_warns_that_it_is_read_as_the_workflow(load):
 def test_gemini_steps_are_refused_with_the_reason(load):
     result = load(EVERY_KEY.replace('type: "claude"\n      role', 'type: "gemini"\n      role', 1))
     assert "step type 'gemini' is not supported: this runner runs Claude steps" in result.errors[0].message
+
+
+@pytest.mark.parametrize("text", [EVERY_KEY, EVERY_STEP_TYPE, CLAUDE_CODE, BARE],
+                         ids=["every-key", "every-step-type", "claude-code", "bare"])
+def test_guide_files_run_on_the_simulator(text, tmp_path):
+    """What validates runs: each guide file through `pipeline run` against the embedded simulator."""
+    (tmp_path / "README.md").write_text("read me")
+    path = tmp_path / "flow.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    done = run(tmp_path, path, "--output-dir", str(tmp_path / "outputs"), timeout=240)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    [run_dir] = (tmp_path / "outputs").iterdir()
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert record["status"] in ("succeeded", "interrupted"), (record["reason"], done.stdout[-2000:])
+    assert done.returncode in (0, 3), done.stdout[-2000:] + done.stderr[-2000:]
