@@ -13,8 +13,6 @@ import sys
 from engine import __version__
 from engine.results import EXIT_FAILED, EXIT_GUARD, EXIT_INTERRUPTED, EXIT_SUCCEEDED, EXIT_USAGE
 
-EXIT_OK = EXIT_SUCCEEDED
-
 
 def parse_var(text: str) -> tuple[str, str]:
     """`NAME=VALUE` from the command line (the value may be empty or hold `=`)."""

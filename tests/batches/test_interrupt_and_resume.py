@@ -6,9 +6,7 @@ import asyncio
 import json
 
 from engine.events import BatchProgress
-from engine.handlers import HandlerEnvironment
 from engine.resume import ResumeSource
-from engine.runner import Runner
 from tests.batches.conftest import workflow
 
 SLOW = """
@@ -69,16 +67,7 @@ async def test_a_quit_leaves_the_batch_running_and_resume_picks_it_up(harness_fa
         assert f"batch {batch.id} left running" in first.tasks["sums.item-01"].reason
 
         # `pipeline run --resume`: the step reads the batch it had submitted instead of a new one.
-        runner = Runner(
-            h.load(workflow(SLOW, tmp=tmp_path)),
-            h.provider.client,
-            provider="simulator",
-            simulated=True,
-            output_dir=tmp_path / "outputs",
-            handlers=HandlerEnvironment(console_enabled=False),
-            resume=ResumeSource.load(first.run_dir),
-        )
-        second = await runner.start()
+        second = await h.run(workflow(SLOW, tmp=tmp_path), resume=ResumeSource.load(first.run_dir))
         creates = [r for r in h.sim.log if r.method == "POST" and r.path == "/v1/messages/batches"]
     assert len(creates) == 1
     assert second.status == "succeeded", second.reason
@@ -95,15 +84,6 @@ async def test_resuming_a_batch_the_server_no_longer_has_submits_it_again(harnes
         handle.interrupt_all("quit")
         first = await handle
         del h.sim.batches.batches[batch.id]  # e.g. a new simulator process
-        runner = Runner(
-            h.load(workflow(SLOW, tmp=tmp_path)),
-            h.provider.client,
-            provider="simulator",
-            simulated=True,
-            output_dir=tmp_path / "outputs",
-            handlers=HandlerEnvironment(console_enabled=False),
-            resume=ResumeSource.load(first.run_dir),
-        )
-        second = await runner.start()
+        second = await h.run(workflow(SLOW, tmp=tmp_path), resume=ResumeSource.load(first.run_dir))
     assert second.status == "succeeded", second.reason
     assert len(h.sim.batches.batches) == 1 and batch.id not in h.sim.batches.batches

@@ -36,7 +36,10 @@ class Harness:
         assert not loaded.errors, [str(e) for e in loaded.errors]
         return loaded.workflow
 
-    def start(self, yaml_text: str, env: HandlerEnvironment | None = None) -> tuple[RunHandle, Runner]:
+    def start(
+        self, yaml_text: str, env: HandlerEnvironment | None = None, resume: Any = None
+    ) -> tuple[RunHandle, Runner]:
+        """Start the workflow (resuming the run `resume`, a ResumeSource, if given); its events are kept."""
         workflow = self.load(yaml_text)
         runner = Runner(
             workflow,
@@ -45,13 +48,16 @@ class Harness:
             simulated=True,
             output_dir=self.tmp_path / "outputs",
             handlers=env or HandlerEnvironment(console_enabled=False),
+            resume=resume,
         )
         handle = runner.start()
         handle.bus.listen(self.events.append)
         return handle, runner
 
-    async def run(self, yaml_text: str, env: HandlerEnvironment | None = None) -> RunResult:
-        handle, _ = self.start(yaml_text, env)
+    async def run(
+        self, yaml_text: str, env: HandlerEnvironment | None = None, resume: Any = None
+    ) -> RunResult:
+        handle, _ = self.start(yaml_text, env, resume)
         return await handle
 
     def of(self, kind: type, step_id: str | None = None) -> list[Any]:

@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 
 from engine.events import TextDelta
-from engine.handlers import HandlerEnvironment
 from engine.resume import ResumeSource
-from engine.runner import Runner
 from engine.sessions import load_session
 from tests.engine.conftest import workflow
 from tests.history.conftest import valid_record
@@ -39,17 +37,7 @@ def three_steps(second_prompt: str = "Go on about rivers") -> str:
 
 
 def start(h, text: str, resume: ResumeSource | None = None):
-    runner = Runner(
-        h.load(text),
-        h.provider.client,
-        provider="simulator",
-        simulated=True,
-        output_dir=h.tmp_path / "outputs",
-        handlers=HandlerEnvironment(console_enabled=False),
-        resume=resume,
-    )
-    handle = runner.start()
-    handle.bus.listen(h.events.append)
+    handle, _ = h.start(text, resume=resume)
     return handle
 
 

@@ -8,8 +8,8 @@ import logging
 import signal
 import sys
 
+from engine.results import EXIT_SUCCEEDED, EXIT_USAGE
 from engine.simulator import Scenario, ScenarioError, Simulator, SimulatorConfig
-from tui.cli import EXIT_OK, EXIT_USAGE
 
 DEMO_TTFT_MS = 400.0
 DEMO_TOKENS_PER_SECOND = 60.0
@@ -63,7 +63,7 @@ async def _serve(config: SimulatorConfig, port: int) -> int:
     finally:
         await simulator.close()
     print("Simulator stopped.", flush=True)
-    return EXIT_OK
+    return EXIT_SUCCEEDED
 
 
 async def _demo(config: SimulatorConfig) -> int:
@@ -90,4 +90,4 @@ async def _demo(config: SimulatorConfig) -> int:
                 output_tokens = event.usage.output_tokens
                 stop_reason = event.delta.stop_reason
         print(f"\n\n[{output_tokens} tokens streamed, stop_reason={stop_reason}]")
-    return EXIT_OK
+    return EXIT_SUCCEEDED

@@ -13,10 +13,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from engine.results import EXIT_SUCCEEDED, EXIT_USAGE
 from engine.workflow import LoadResult, load_workflow, workflow_files
 from engine.workflow.model import workflow_json_schema
 from engine.workflow.yaml_source import SourceError, read_yaml
-from tui.cli import EXIT_OK, EXIT_USAGE, vars_from_args
+from tui.cli import vars_from_args
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -31,7 +32,7 @@ def _quiet_when_reader_leaves(command: Command) -> Command:
             sys.stdout.flush()
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_OK
+            return EXIT_SUCCEEDED
         return status
 
     return run
@@ -57,13 +58,13 @@ def validate_main(args: argparse.Namespace) -> int:
         else:
             summary = "ok" + (f", {_plural(len(result.warnings), 'warning')}" if result.warnings else "")
         print(f"{file}: {summary}")
-    return EXIT_OK if all_ok else EXIT_USAGE
+    return EXIT_SUCCEEDED if all_ok else EXIT_USAGE
 
 
 @_quiet_when_reader_leaves
 def schema_main(args: argparse.Namespace) -> int:
     print(json.dumps(workflow_json_schema(), indent=2))
-    return EXIT_OK
+    return EXIT_SUCCEEDED
 
 
 def _row(path: Path, result: LoadResult, folder: Path) -> list[str]:
@@ -106,7 +107,7 @@ def list_main(args: argparse.Namespace) -> int:
     files = workflow_files(folder)
     if not files:
         print(f"{folder}: no workflow files (*.yaml, *.yml)")
-        return EXIT_OK
+        return EXIT_SUCCEEDED
     rows = [["FILE", "NAME", "STEPS", "TYPES", "STATUS", "DESCRIPTION"]]
     rows += [_row(path, load_workflow(path), folder) for path in files]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
@@ -118,4 +119,4 @@ def list_main(args: argparse.Namespace) -> int:
             description = description[: max(room, 20) - 3] + "..."
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         print("  ".join([*cells, description]).rstrip())
-    return EXIT_OK
+    return EXIT_SUCCEEDED
