@@ -59,7 +59,6 @@ async def child(kind: str, url: str, count: int, out: str) -> dict[str, float]:
     if kind == "engine":
         result = await runner.start()
         assert result.status == "succeeded", result.reason
-        collected = sum(1 for r in result.tasks.values() if r.status == "succeeded" and r.text)
     else:
         # The same shape as the engine's: batches of CHUNK requests, created, polled, results read.
         params = {"model": MODEL, "max_tokens": 16}
@@ -79,12 +78,21 @@ async def child(kind: str, url: str, count: int, out: str) -> dict[str, float]:
             async for line in await client.messages.batches.results(batch_id):
                 collected += line.result.type == "succeeded"
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    rss_growth_mb = (rss_kib("VmHWM") - rss_before) / 1024  # before the checks below read the record
+    if kind == "engine":  # every item's answer in the record: its items file, and the step's data
+        record = json.loads((result.run_dir / "run.json").read_text())
+        items_file = result.run_dir / record["steps"]["reviews"]["items"]["file"]
+        with open(items_file, encoding="utf-8") as lines:
+            done = (json.loads(line) for line in lines)
+            collected = sum(1 for item in done if item["status"] == "succeeded" and item["text"])
+        data = result.steps["reviews"].data
+        assert len(data) == count and all(data[k]["text"] for k in data)
     await client.close()
     assert collected == count, f"{collected} of {count} collected"
     return {
         "cpu_s": cpu,
         "wall_s": wall,
-        "rss_growth_mb": (rss_kib("VmHWM") - rss_before) / 1024,
+        "rss_growth_mb": rss_growth_mb,
     }
 
 

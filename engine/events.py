@@ -32,6 +32,9 @@ class StepStarted:
     model: str
     parent_id: str | None = None
     tasks: tuple[str, ...] = ()  # a parallel or batch step names its tasks' step ids up front (queued)
+    # Its tasks are recorded together (results/<step>.items.jsonl), not one run.json entry and one
+    # results file each: an `api: batches` step, up to 100,000 items.
+    itemized: bool = False
     kind: str = field(default="step_started", init=False)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -165,9 +166,61 @@ def find_run(ref: str, output_dir: Path) -> Path:
     raise RecordError(f"no run {ref!r} in {output_dir} (give a run id, a unique prefix or a run folder)")
 
 
+def _inside(run_dir: Path, relative: Any) -> Path | None:
+    """A path the record names, when it stays inside the run folder (a hostile record is not followed)."""
+    if not isinstance(relative, str):
+        return None
+    path = (run_dir / relative).resolve()
+    return path if run_dir.resolve() in path.parents else None
+
+
+def items_of(run_dir: Path, record: dict[str, Any], step_id: str) -> Iterator[dict[str, Any]]:
+    """An itemized step's items as recorded (`results/<step>.items.jsonl`, one line each, in the order
+    they ended); nothing when the step has none or the file cannot be read. A broken line is skipped."""
+    step = record.get("steps", {}).get(step_id)
+    items = step.get("items") if isinstance(step, dict) else None
+    path = _inside(run_dir, items.get("file")) if isinstance(items, dict) else None
+    if path is None:
+        return
+    with contextlib.suppress(OSError), open(path, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                item = json.loads(line)
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    yield item
+
+
+def find_item(run_dir: Path, record: dict[str, Any], item_id: str) -> dict[str, Any] | None:
+    """One item of an itemized step (`<step>.<item>`) from its step's items file, or None."""
+    steps = record.get("steps", {})
+    needle = '"id":' + json.dumps(item_id, ensure_ascii=False)
+    for step_id, step in steps.items():
+        if isinstance(step, dict) and step.get("items") and item_id.startswith(step_id + "."):
+            path = _inside(run_dir, (step.get("items") or {}).get("file"))
+            if path is None:
+                continue
+            found = None
+            with contextlib.suppress(OSError), open(path, encoding="utf-8", errors="replace") as lines:
+                for line in lines:
+                    if needle in line:  # parse only the lines that may be it
+                        with contextlib.suppress(ValueError):
+                            item = json.loads(line)
+                            if isinstance(item, dict) and item.get("id") == item_id:
+                                found = item  # a later line for the same item wins
+            if found is not None:
+                return found
+    return None
+
+
 def step_text(run_dir: Path, record: dict[str, Any], step_id: str) -> str | None:
-    """A step's full text: its results file, else its stream file, else None."""
-    step = record.get("steps", {}).get(step_id) or {}
+    """A step's full text: its results file, else its stream file, else None; an item of an
+    itemized step, from its step's items file."""
+    step = record.get("steps", {}).get(step_id)
+    if step is None:
+        item = find_item(run_dir, record, step_id)
+        if item is not None:
+            return item["text"] if isinstance(item.get("text"), str) else ""
+    step = step or {}
     candidates = []
     if isinstance(step.get("text_file"), str):
         candidates.append(step["text_file"])
@@ -182,8 +235,19 @@ def step_text(run_dir: Path, record: dict[str, Any], step_id: str) -> str | None
 
 
 def step_data(run_dir: Path, record: dict[str, Any], step_id: str) -> Any:
-    """A step's parsed data (inline in run.json, or in its data file), or None."""
+    """A step's parsed data (inline in run.json, or in its data file), or None. An itemized step's data
+    is its items' status, reason and text by item, read from its items file."""
     step = record.get("steps", {}).get(step_id) or {}
+    if step.get("items"):
+        prefix = step_id + "."
+        return {
+            item["id"].removeprefix(prefix): {
+                "status": item.get("status"),
+                "reason": item.get("reason") or "",
+                "text": item.get("text") or "",
+            }
+            for item in items_of(run_dir, record, step_id)
+        }
     if step.get("data") is not None:
         return step["data"]
     relative = step.get("data_file")

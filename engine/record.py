@@ -5,6 +5,12 @@ run.json follows `engine/data/run.schema.json` (its `schema_version`): per step 
 and reason, attempts, usage and cost, the metrics, where the full text lives, the parsed `data` and
 the input fingerprint that `--resume` compares.
 
+The items of an itemized step (`claude_batch` with `api: batches`: up to 100,000 of them) have no
+entries of their own: each finished item is one line of `results/<step>.items.jsonl` (the fields of
+a step entry, its id and its text), written as it finishes, and the step's entry counts them
+(`items`). A run.json of 100,000 full entries would cost some 2 KB of memory per item and a rewrite
+of megabytes per snapshot.
+
 events.jsonl is what `pipeline replay` plays back: every line has the wall-clock time its first event
 was published. Consecutive text deltas of a step are merged into one `text` line per drain, with
 `offsets` ([ms after `ts`, characters] per burst) so replay keeps their timing while the log stays
@@ -20,7 +26,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -48,7 +54,7 @@ from engine.pricing import price_for
 if TYPE_CHECKING:
     from engine.results import StepResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SNAPSHOT_EVERY_S = 1.0
 RECORD_LATENCY_S = 0.1
 SNAPSHOT_COST_SHARE = 20  # snapshots at least this many times their own duration apart
@@ -56,6 +62,18 @@ BURST_S = 0.002  # text deltas closer together than this share one offset mark
 INLINE_DATA_BYTES = 64 * 1024  # larger `data` goes to results/<step>.data.json, not into run.json
 RESULTS_DIR = "results"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
+
+
+@dataclass(slots=True)
+class _OpenItem:
+    """An item of an itemized step between its start and its end: what its line will say."""
+
+    parent: str
+    model: str | None
+    started_at: float
+    attempts: int = 1
+    reason: str = ""
+    text: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -100,6 +118,16 @@ def safe_file_name(step_id: str) -> str:
     return f"{cleaned}-{hashlib.sha256(step_id.encode()).hexdigest()[:8]}"
 
 
+def items_file_name(step_id: str) -> str:
+    """Where an itemized step's items are recorded, relative to the run folder."""
+    return f"{RESULTS_DIR}/{safe_file_name(step_id)}.items.jsonl"
+
+
+def new_items_entry(count: int) -> dict[str, Any]:
+    """An itemized step's `items` in run.json: its file and how many items ended how (the rest pending)."""
+    return {"file": None, "count": count, "succeeded": 0, "failed": 0, "interrupted": 0, "skipped": 0}
+
+
 def save_result(
     run_dir: Path, result: StepResult, fingerprint: str | None = None, reused_from: str | None = None
 ) -> StepSaved:
@@ -111,7 +139,8 @@ def save_result(
         with contextlib.suppress(OSError):
             result.spool.copy_to(results / f"{name}.txt")
             text_file = f"{RESULTS_DIR}/{name}.txt"
-    data = result.data
+    # An itemized step's data is its items, in its items file already.
+    data = None if result.itemized else result.data
     if data is not None:
         encoded = json.dumps(data, ensure_ascii=False, default=str)
         if len(encoded) > INLINE_DATA_BYTES:
@@ -165,6 +194,8 @@ class RunRecorder:
         self._live_costs: dict[str, LiveCost] = {}
         self._snapshot_s = 0.0  # how long the last snapshot took
         self._dirty = False  # something important is not in run.json yet
+        self._items: dict[str, TextIO | None] = {}  # itemized steps' items files (None: cannot be written)
+        self._open_items: dict[str, _OpenItem] = {}  # their items that started and have not ended
 
     def start(self, bus: EventBus) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -207,6 +238,7 @@ class RunRecorder:
                 self._timer.cancel()
             self.record(self._take())
             self.snapshot()
+            self._close_items()
             if self._events:
                 self._events.close()
                 self._events = None
@@ -249,6 +281,8 @@ class RunRecorder:
                 live = self._live_costs.get(event.step_id)
                 if live is not None:
                     live.chunks += 1
+                elif self._open_items and event.step_id in self._open_items:
+                    self._open_items[event.step_id].text.append(event.text)
                 continue
             flush_text()
             text_step = None
@@ -260,6 +294,9 @@ class RunRecorder:
         if self._events and lines:
             self._events.write("".join(lines))
             self._events.flush()
+        for out in self._items.values():
+            if out is not None:
+                out.flush()
         self._dirty |= important
         # A large record (a batch step's 100,000 items) is not rewritten more than 1/20 of the time.
         since, spacing = time.monotonic() - self._last_snapshot, SNAPSHOT_COST_SHARE * self._snapshot_s
@@ -290,6 +327,9 @@ class RunRecorder:
         step_id = getattr(event, "step_id", None)
         if step_id is None:
             return False
+        item = self._open_items.get(step_id)
+        if item is not None or (type(event) is StepStarted and event.parent_id in self._items):
+            return self._apply_item(event, stamp, item)
         if type(event) is StepStarted:
             step = steps.setdefault(step_id, new_step_record(event.parent_id))
             step.update(
@@ -300,8 +340,11 @@ class RunRecorder:
                 parent=event.parent_id,
                 attempts=1,
             )
-            for task_id in event.tasks:
-                steps.setdefault(task_id, new_step_record(step_id))
+            if event.itemized:
+                self._open_items_file(step_id, step, len(event.tasks))
+            else:
+                for task_id in event.tasks:
+                    steps.setdefault(task_id, new_step_record(step_id))
             self._live_costs[step_id] = LiveCost(event.model)
             return True
         step = steps.get(step_id)
@@ -357,6 +400,64 @@ class RunRecorder:
             return True
         return False
 
+    def _open_items_file(self, step_id: str, step: dict[str, Any], count: int) -> None:
+        items = step["items"] = new_items_entry(count)
+        relative = items_file_name(step_id)
+        self._items[step_id] = None
+        with contextlib.suppress(OSError):
+            (self.run_dir / RESULTS_DIR).mkdir(exist_ok=True)
+            # Appended to, never truncated: a step started twice in one run keeps its first items too.
+            self._items[step_id] = open(self.run_dir / relative, "a", encoding="utf-8")  # noqa: SIM115
+            items["file"] = relative
+
+    def _apply_item(self, event: Event, stamp: float, item: _OpenItem | None) -> bool:
+        """An event of an itemized step's item: kept until the item ends, then one line of its file."""
+        if type(event) is StepStarted:
+            self._open_items[event.step_id] = _OpenItem(event.parent_id or "", event.model or None, stamp)
+            return False
+        assert item is not None
+        if type(event) is Retrying:
+            item.attempts = event.attempt
+        elif type(event) is Interrupted:
+            item.reason = event.reason
+        elif type(event) is StepFinished:
+            del self._open_items[event.step_id]
+            metrics = metrics_to_dict(event.metrics)
+            line = {
+                "id": event.step_id,
+                "status": event.status,
+                "reason": event.reason or item.reason,
+                "error": event.error,
+                "stop_reason": event.stop_reason,
+                "model": item.model,
+                "started_at": item.started_at,
+                "finished_at": stamp,
+                "attempts": 0 if event.status == "skipped" else item.attempts,
+                "usage": {"input_tokens": metrics["input_tokens"], "output_tokens": metrics["output_tokens"]},
+                "cost_usd": metrics["cost_usd"],
+                "metrics": None if event.status == "skipped" else metrics,
+                "text": "".join(item.text),
+            }
+            out = self._items.get(item.parent)
+            if out is not None:
+                with contextlib.suppress(OSError):
+                    out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            parent = self.state["steps"].get(item.parent)
+            if parent is not None and event.status in parent["items"]:
+                parent["items"][event.status] += 1
+            live = self._live_costs.get(item.parent)
+            if live is not None:  # the step's cost so far: its finished items'
+                live.done += event.metrics.cost_usd
+            return True
+        return False
+
+    def _close_items(self) -> None:
+        for out in self._items.values():
+            if out is not None:
+                with contextlib.suppress(OSError):
+                    out.close()
+        self._items.clear()
+
     def _estimate_costs(self) -> None:
         """Running steps' `cost_usd`, and the run's until it reports its own, from the live estimates."""
         steps = self.state["steps"]
@@ -373,6 +474,10 @@ class RunRecorder:
             # The process is about to end: what was published but not yet taken goes in first.
             self.record(self._take())
             self._closed = True
+            for out in self._items.values():
+                if out is not None:
+                    with contextlib.suppress(OSError):
+                        out.flush()
             self.state["status"] = status
             self.state["finished_at"] = self.state["finished_at"] or time.time()
             for step in self.state["steps"].values():

@@ -34,6 +34,8 @@ class StepResult:
     spool: TextSpool | HeldText | None = None
     stopped_by: StoppedBy | None = None  # set when the status is `interrupted`
     reused_from: str | None = None  # the run whose recorded result stands in for this one (resume)
+    # Its tasks are recorded together, in results/<step>.items.jsonl (an `api: batches` step).
+    itemized: bool = False
 
     @property
     def text(self) -> str:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.events import StepMetrics
-from engine.history import read_record, step_data, step_text
+from engine.history import items_of, read_record, step_data, step_text
 from engine.results import StepResult
-from engine.spool import TextSpool
+from engine.spool import HeldText, TextSpool
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,14 @@ class ResumeSource:
             return None
         tasks = []
         models = {step_id: step.get("model") or ""}
+        if step.get("items"):
+            items = self._items(step_id, step)
+            if items is None:
+                return None
+            for item, model in items:
+                tasks.append(item)
+                models[item.step_id] = model
+            return Reuse(result, tuple(tasks), models)
         for task_id, task in steps.items():
             if isinstance(task, dict) and task.get("parent") == step_id:
                 task_result = self._result(task_id, task, spool_dir)
@@ -63,6 +71,28 @@ class ResumeSource:
                 tasks.append(task_result)
                 models[task_id] = task.get("model") or ""
         return Reuse(result, tuple(tasks), models)
+
+    def _items(self, step_id: str, step: dict[str, Any]) -> list[tuple[StepResult, str]] | None:
+        """An itemized step's items from its items file (their text held as strings: there may be
+        100,000), with their models; None unless every item is there and succeeded."""
+        found: dict[str, tuple[StepResult, str]] = {}
+        for item in items_of(self.run_dir, self.record, step_id):
+            if item.get("status") != "succeeded" or not item["id"].startswith(step_id + "."):
+                return None
+            text = item.get("text") if isinstance(item.get("text"), str) else ""
+            result = StepResult(
+                item["id"],
+                "succeeded",
+                f"reused from run {self.run_id}",
+                stop_reason=item.get("stop_reason"),
+                metrics=StepMetrics(bytes=len(text.encode("utf-8"))),
+                spool=HeldText(text),
+                reused_from=self.run_id,
+            )
+            found[item["id"]] = (result, str(item.get("model") or ""))
+        if len(found) != (step.get("items") or {}).get("count"):
+            return None
+        return list(found.values())
 
     def batch_ids(self, step_id: str, fingerprint: str | None) -> tuple[str, ...]:
         """The Message Batches an `api: batches` step of the earlier run submitted (run.json
@@ -93,4 +123,5 @@ class ResumeSource:
             data=step_data(self.run_dir, self.record, step_id),
             spool=spool,
             reused_from=self.run_id,
+            itemized=bool(step.get("items")),
         )

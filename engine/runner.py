@@ -227,9 +227,10 @@ class Runner:
         return result
 
     def _save(self, step_id: str, result: StepResult, fingerprint: str | None) -> None:
-        """The step's and its tasks' results into the run folder; the record learns where from the event."""
+        """The step's and its tasks' results into the run folder; the record learns where from the event.
+        An itemized step's tasks are in its items file already (the record writes it as they end)."""
         for task_id, task in self.task_results.items():
-            if task_id.startswith(step_id + "."):
+            if not result.itemized and task_id.startswith(step_id + "."):
                 self.env.publish(save_result(self.run_dir, task, None, task.reused_from))
         self.env.publish(save_result(self.run_dir, result, fingerprint, result.reused_from))
 
@@ -239,14 +240,15 @@ class Runner:
         outputs = {f"{step.name}.{t.id}": t.output_to_file for t in getattr(step, "parallel_tasks", ())}
         outputs[step.name] = step.output_to_file
         task_ids = tuple(t.step_id for t in reuse.tasks)
-        publish(StepStarted(step.name, step.type, reuse.models[step.name], None, task_ids))
+        publish(StepStarted(step.name, step.type, reuse.models[step.name], None, task_ids, result.itemized))
         for task in reuse.tasks:
             publish(StepStarted(task.step_id, step.type, reuse.models[task.step_id], step.name))
             if task.text:
                 publish(TextDelta(task.step_id, task.text))
             status: Any = task.status
             publish(StepFinished(task.step_id, status, task.reason, task.stop_reason, None, task.metrics))
-            self.task_results[task.step_id] = task
+            if not result.itemized:  # an itemized step's items are in its data and its items file
+                self.task_results[task.step_id] = task
         if not reuse.tasks and result.text:
             publish(TextDelta(step.name, result.text))
         for reused in (*reuse.tasks, result):

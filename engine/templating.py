@@ -97,7 +97,14 @@ def _dig(value: Any, path: list[str], ref: str) -> Any:
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, indent=2)
+    # A batch step's data is a read-only mapping (engine.steps.fanout.TaskResults): shown as a dict.
+    return json.dumps(value, ensure_ascii=False, indent=2, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 class _Size:

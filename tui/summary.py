@@ -9,6 +9,8 @@ from typing import Any, TextIO
 
 from engine.inert import inert_text
 
+SHOWN_TASKS = 20  # task rows per step; the rest are counted
+
 
 def summary_lines(result: Any) -> list[str]:
     """A table of the run's steps (tasks beneath their step), then the run's status, cost and record."""
@@ -29,9 +31,15 @@ def summary_lines(result: Any) -> list[str]:
 
     for name, step in result.steps.items():
         rows.append(row(name, step))
-        for task_id, task in result.tasks.items():
-            if task_id.startswith(name + "."):
-                rows.append(row("  " + task_id.removeprefix(name + "."), task))
+        if getattr(step, "itemized", False):
+            rows.append((f"  {_count_line(_statuses(step.data or {}))}", "", "", "", ""))
+            continue
+        tasks = [(tid, task) for tid, task in result.tasks.items() if tid.startswith(name + ".")]
+        for task_id, task in tasks[:SHOWN_TASKS]:
+            rows.append(row("  " + task_id.removeprefix(name + "."), task))
+        if len(tasks) > SHOWN_TASKS:
+            rest = [task.status for _, task in tasks[SHOWN_TASKS:]]
+            rows.append((f"  ... {_count_line(rest, 'more ')}", "", "", "", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [""]
     for r in rows:
@@ -52,6 +60,20 @@ def summary_lines(result: Any) -> list[str]:
     if result.status in ("failed", "interrupted"):
         lines.append(f"resume it: {resume_command(result)}")
     return lines
+
+
+def _statuses(data: Any) -> list[str]:
+    return [str(entry.get("status")) for entry in data.values() if isinstance(entry, dict)]
+
+
+def _count_line(statuses: list[str], more: str = "") -> str:
+    """`1,000 items: 998 succeeded, 2 failed`."""
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    noun = "item" if len(statuses) == 1 else "items"
+    shown = ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return f"{len(statuses):,} {more}{noun}" + (f": {shown}" if shown else "")
 
 
 def resume_command(result: Any) -> str:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 from engine.context import StepContext
@@ -36,8 +35,7 @@ def batch_tasks(context: StepContext, step: ClaudeBatchStep) -> list[Task]:
     options = _with_task_timeout(step.claude_options, config.timeout_per_task_seconds)
     width = len(str(len(step.items or ())))
     for number, item in enumerate(step.items or (), start=1):
-        scope = dataclasses.replace(context.scope, item=item)
-        tasks.append(Task(f"item-{number:0{width}d}", options, step.prompt, scope))
+        tasks.append(Task(f"item-{number:0{width}d}", options, step.prompt, context.scope, item=item))
     return tasks
 
 

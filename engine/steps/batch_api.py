@@ -42,7 +42,7 @@ from engine.pricing import cost_usd
 from engine.results import StepResult
 from engine.retry import AttemptFailed, RetryPolicy, classify
 from engine.spool import HeldText
-from engine.steps.fanout import Task, finish_parent
+from engine.steps.fanout import Task, TaskResults, finish_parent
 from engine.templating import PromptError, assemble_prompt
 from engine.workflow.model import ClaudeBatchStep, ClaudeOptions
 from engine.workflow.presets import resolve_model
@@ -68,7 +68,6 @@ ERROR_CLASSES = {
 @dataclass(slots=True)
 class Item:
     task: Task
-    step_id: str
     attempts: int = 0  # batches (or streams) it was sent in
     finished: bool = False
     retry: AttemptFailed | None = None  # why it is to be sent again
@@ -86,8 +85,10 @@ class BatchRun:
         self.step = step
         self.config = step.batch_config
         self.client = context.client
-        self.items = {task.task_id: Item(task, f"{step.name}.{task.task_id}") for task in tasks}
-        self.results: dict[str, StepResult] = {}
+        self.items = {task.task_id: Item(task) for task in tasks}
+        # What the step's result needs of each finished item, compactly (no StepResult kept per item):
+        # the items themselves are recorded, one line each, in results/<step>.items.jsonl.
+        self.finished = TaskResults(step.name, list(self.items))
         self.open: dict[str, BatchProgress] = {}  # batches not yet collected, as last seen
         self.started = time.monotonic()
         self.canceling = False
@@ -98,9 +99,9 @@ class BatchRun:
 
     async def run(self, resume: Sequence[str] = ()) -> StepResult:
         context, step = self.context, self.step
-        ids = tuple(item.step_id for item in self.items.values())
+        ids = tuple(f"{step.name}.{task_id}" for task_id in self.items)
         context.publish(
-            StepStarted(step.name, step.type, resolve_model(step.claude_options.model), None, ids)
+            StepStarted(step.name, step.type, resolve_model(step.claude_options.model), None, ids, True)
         )
         bad = next((i for i in self.items if not CUSTOM_ID.fullmatch(i)), None)
         tools = next((i.task.task_id for i in self.items.values() if i.task.options.allowed_tools), None)
@@ -351,7 +352,7 @@ class BatchRun:
                     task.options, task.prompt, task_id=task.task_id, scope=task.scope
                 )
             item.finished = True
-            self.results[item.step_id] = result
+            self.finished.add(result)
 
         await asyncio.gather(*(one(item) for item in items))
 
@@ -382,9 +383,10 @@ class BatchRun:
                     None,
                 )
         finished = StepFinished(
-            item.step_id, result.status, result.reason, result.stop_reason, result.error, result.metrics
+            result.step_id, result.status, result.reason, result.stop_reason, result.error, result.metrics
         )  # type: ignore[arg-type]
         context.publish(finished)
+        self.finished.add(result)
         if pumps:
             await asyncio.gather(*(pump.close(finished) for pump in pumps))
 
@@ -402,7 +404,8 @@ class BatchRun:
     def _finish_now(self, item: Item, status: str, reason: str, error: str | None) -> None:
         """An item that ends before it is sent (its prompt cannot be assembled): no handlers to feed."""
         result = self._publish(item, status, reason, error, None, None, None)
-        self.context.publish(StepFinished(item.step_id, result.status, reason, None, error, result.metrics))  # type: ignore[arg-type]
+        self.context.publish(StepFinished(result.step_id, result.status, reason, None, error, result.metrics))  # type: ignore[arg-type]
+        self.finished.add(result)
 
     def _publish(
         self,
@@ -414,7 +417,7 @@ class BatchRun:
         by: str | None,
         handler_problem: str | None,
     ) -> StepResult:
-        context, step_id = self.context, item.step_id
+        context, step_id = self.context, f"{self.step.name}.{item.task.task_id}"
         model = resolve_model(item.task.options.model)
         context.publish(StepStarted(step_id, self.step.type, model, self.step.name))
         metrics = StepMetrics(duration_s=time.monotonic() - self.started, retries=max(0, item.attempts - 1))
@@ -445,19 +448,20 @@ class BatchRun:
             )
         # The answer came whole: held as one string, not a spool (a batch step keeps 100,000 of them).
         spool = HeldText("".join(texts))
-        result = StepResult(step_id, status, reason, stop_reason, error, metrics, None, spool, by)  # type: ignore[arg-type]
-        self.results[step_id] = result  # recorded in declared order once the step ends
-        return result
+        return StepResult(step_id, status, reason, stop_reason, error, metrics, None, spool, by)  # type: ignore[arg-type]
 
     async def _fail(self, why: str) -> StepResult:
         step = self.step
         self.context.publish(StepFinished(step.name, "failed", "batches", None, why))
-        return StepResult(step.name, "failed", "batches", error=why)
+        return StepResult(step.name, "failed", "batches", error=why, data=self.finished, itemized=True)
 
     async def _gather(self) -> StepResult:
-        ordered = [self.results[item.step_id] for item in self.items.values() if item.step_id in self.results]
         return finish_parent(
-            self.context, ordered, time.monotonic() - self.started, self.config.consolidate_results
+            self.context,
+            self.finished,
+            time.monotonic() - self.started,
+            self.config.consolidate_results,
+            itemized=True,
         )
 
 

@@ -7,7 +7,7 @@ import json
 
 from engine.events import BatchProgress
 from engine.resume import ResumeSource
-from tests.batches.conftest import workflow
+from tests.batches.conftest import recorded_items, workflow
 
 SLOW = """
 - name: sums
@@ -41,15 +41,17 @@ async def test_interrupting_the_step_cancels_the_batch_and_keeps_what_completed(
     assert len(cancels) == 1 and cancels[0].path == f"/v1/messages/batches/{batch.id}/cancel"
     assert batch.status == "ended" and batch.counts["canceled"] > 0
     assert result.status == "interrupted" and result.exit_code == 130
-    done = [t for t in result.tasks.values() if t.status == "succeeded"]
-    canceled = [t for t in result.tasks.values() if t.status == "interrupted"]
+    recorded = recorded_items(result)
+    done = [t for t in recorded.values() if t["status"] == "succeeded"]
+    canceled = [t for t in recorded.values() if t["status"] == "interrupted"]
     assert len(done) == batch.counts["succeeded"] >= 1 and len(canceled) == batch.counts["canceled"]
-    assert result.tasks["sums.item-01"].status == "succeeded" and result.tasks["sums.item-01"].text
+    assert len(recorded) == 10
     record = json.loads((result.run_dir / "run.json").read_text())
-    items = {f"item-{n:02d}": record["steps"][f"sums.item-{n:02d}"] for n in range(1, 11)}
-    assert items["item-01"]["status"] == "succeeded" and items["item-10"]["status"] == "interrupted"
-    assert sum(item["status"] == "succeeded" for item in items.values()) == len(done)
+    items = {f"item-{n:02d}": recorded[f"sums.item-{n:02d}"] for n in range(1, 11)}
+    assert items["item-01"]["status"] == "succeeded" and items["item-01"]["text"]
+    assert items["item-10"]["status"] == "interrupted"
     assert "canceled on the server" in items["item-10"]["reason"]
+    assert record["steps"]["sums"]["items"]["interrupted"] == len(canceled)
     assert record["steps"]["sums"]["batches"][batch.id]["canceled"] == batch.counts["canceled"]
 
 
@@ -63,16 +65,18 @@ async def test_a_quit_leaves_the_batch_running_and_resume_picks_it_up(harness_fa
         assert not [r for r in h.sim.log if r.path.endswith("/cancel")]
         record = json.loads((first.run_dir / "run.json").read_text())
         assert list(record["steps"]["sums"]["batches"]) == [batch.id]
-        assert record["steps"]["sums.item-01"]["status"] == "interrupted"
-        assert f"batch {batch.id} left running" in first.tasks["sums.item-01"].reason
+        item = recorded_items(first)["sums.item-01"]
+        assert item["status"] == "interrupted"
+        assert f"batch {batch.id} left running" in item["reason"]
 
         # `pipeline run --resume`: the step reads the batch it had submitted instead of a new one.
         second = await h.run(workflow(SLOW, tmp=tmp_path), resume=ResumeSource.load(first.run_dir))
         creates = [r for r in h.sim.log if r.method == "POST" and r.path == "/v1/messages/batches"]
     assert len(creates) == 1
     assert second.status == "succeeded", second.reason
-    assert all(t.status == "succeeded" and t.text for t in second.tasks.values())
-    assert len(second.tasks) == 10
+    items = recorded_items(second)
+    assert all(t["status"] == "succeeded" and t["text"] for t in items.values())
+    assert len(items) == 10
     record = json.loads((second.run_dir / "run.json").read_text())
     assert list(record["steps"]["sums"]["batches"]) == [batch.id] and record["resumed_from"] == first.run_id
 

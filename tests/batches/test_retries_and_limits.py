@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from engine.events import BatchProgress
-from tests.batches.conftest import workflow
+from tests.batches.conftest import recorded_items, workflow
 
 RETRIED = """
 - name: sums
@@ -38,10 +38,11 @@ async def test_errored_and_expired_items_go_again_in_a_follow_up_batch(harness_f
         assert creates(h.sim) == 2 and streamed(h.sim) == 0
     assert result.status == "succeeded", result.reason
     assert sorted(item.custom_id for item in second.items) == ["item-2", "item-3"]
+    items = recorded_items(result)
     for item in ("item-2", "item-3"):
-        assert result.tasks[f"sums.{item}"].status == "succeeded"
-        assert result.tasks[f"sums.{item}"].metrics.retries == 1
-    assert result.tasks["sums.item-1"].metrics.retries == 0
+        assert items[f"sums.{item}"]["status"] == "succeeded"
+        assert items[f"sums.{item}"]["metrics"]["retries"] == 1
+    assert items["sums.item-1"]["metrics"]["retries"] == 0
     record = json.loads((result.run_dir / "run.json").read_text())
     assert len(record["steps"]["sums"]["batches"]) == 2
 
@@ -51,7 +52,9 @@ async def test_retry_as_stream_sends_them_to_the_messages_api(harness_factory, t
         result = await h.run(workflow(RETRIED.format(retry_as="stream", retries=2), tmp=tmp_path))
         assert creates(h.sim) == 1 and streamed(h.sim) == 2
     assert result.status == "succeeded", result.reason
-    assert result.tasks["sums.item-3"].text and result.tasks["sums.item-2"].text
+    items = recorded_items(result)
+    assert items["sums.item-3"]["text"] and items["sums.item-2"]["text"]
+    assert items["sums.item-3"]["status"] == "succeeded" and len(items) == 4
 
 
 async def test_without_retries_they_fail_and_the_others_are_kept(harness_factory, tmp_path):
@@ -59,10 +62,11 @@ async def test_without_retries_they_fail_and_the_others_are_kept(harness_factory
         result = await h.run(workflow(RETRIED.format(retry_as="batch", retries=0), tmp=tmp_path))
         assert creates(h.sim) == 1
     assert result.status == "failed" and result.exit_code == 1
-    assert result.tasks["sums.item-2"].status == "failed"
-    assert "overloaded_error" in (result.tasks["sums.item-2"].error or "")
-    assert result.tasks["sums.item-3"].reason == "timeout"  # expired
-    assert result.tasks["sums.item-1"].status == result.tasks["sums.item-4"].status == "succeeded"
+    items = recorded_items(result)
+    assert items["sums.item-2"]["status"] == "failed"
+    assert "overloaded_error" in (items["sums.item-2"]["error"] or "")
+    assert items["sums.item-3"]["reason"] == "timeout"  # expired
+    assert items["sums.item-1"]["status"] == items["sums.item-4"]["status"] == "succeeded"
     assert "sums.item-2 failed" in result.steps["sums"].reason
 
 
@@ -79,9 +83,10 @@ async def test_an_invalid_item_errors_alone_and_is_not_retried(harness_factory, 
     async with harness_factory({"batch_processing_ms": 20}) as h:
         result = await h.run(workflow(steps, tmp=tmp_path))
         assert creates(h.sim) == 1
-    assert result.tasks["sums.good"].status == "succeeded"
-    assert result.tasks["sums.bad"].status == "failed"
-    assert "invalid_request_error" in (result.tasks["sums.bad"].error or "")
+    items = recorded_items(result)
+    assert items["sums.good"]["status"] == "succeeded"
+    assert items["sums.bad"]["status"] == "failed"
+    assert "invalid_request_error" in (items["sums.bad"]["error"] or "")
 
 
 SPLIT = """
@@ -106,7 +111,7 @@ async def test_a_batch_over_the_request_limit_is_split(harness_factory, tmp_path
     assert result.status == "succeeded", result.reason
     assert sizes == [10, 10, 5]
     assert len({e.batch_id for e in h.of(BatchProgress, "sums")}) == 3
-    assert len(result.tasks) == 25
+    assert len(recorded_items(result)) == 25
 
 
 async def test_unsplit_the_simulator_refuses_it_in_one_line(harness_factory, tmp_path):

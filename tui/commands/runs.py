@@ -84,34 +84,70 @@ def run_lines(run_dir: Path, record: dict[str, Any]) -> list[str]:
     for step_id, step in record.get("steps", {}).items():
         if not isinstance(step, dict):
             continue
-        label = ("  " + step_id.removeprefix(f"{step['parent']}.")) if step.get("parent") else step_id
-        status = "reused" if step.get("reused_from") else str(step.get("status", "?"))
-        if step.get("reason") and status not in ("succeeded", "reused"):
-            status += f" ({step['reason']})"
-        usage = step.get("usage") or {}
-        result = step.get("text_file") or ""
-        if step.get("data") is not None or step.get("data_file"):
-            result = (result + " + data").strip(" +") if result else "data"
-        rows.append(
-            (
-                label,
-                status[:60],
-                str(step.get("attempts", "")),
-                f"{usage.get('input_tokens', 0)}/{usage.get('output_tokens', 0)}",
-                f"${float(step.get('cost_usd') or 0):.4f}",
-                result,
-            )
-        )
+        rows.append(_row(step_id, step))
+        if isinstance(step.get("items"), dict):
+            rows += _item_rows(run_dir, record, step_id, step["items"])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines.append("")
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return lines
 
 
+SHOWN_ITEMS = 20  # rows of an itemized step's items; the rest are counted
+
+
+def _row(step_id: str, step: dict[str, Any]) -> tuple[str, ...]:
+    label = ("  " + step_id.removeprefix(f"{step['parent']}.")) if step.get("parent") else step_id
+    status = "reused" if step.get("reused_from") else str(step.get("status", "?"))
+    if step.get("reason") and status not in ("succeeded", "reused"):
+        status += f" ({step['reason']})"
+    usage = step.get("usage") or {}
+    result = step.get("text_file") or ""
+    if step.get("data") is not None or step.get("data_file"):
+        result = (result + " + data").strip(" +") if result else "data"
+    return (
+        label,
+        status[:60],
+        str(step.get("attempts", "")),
+        f"{usage.get('input_tokens', 0)}/{usage.get('output_tokens', 0)}",
+        f"${float(step.get('cost_usd') or 0):.4f}",
+        result,
+    )
+
+
+def _item_rows(
+    run_dir: Path, record: dict[str, Any], step_id: str, items: dict[str, Any]
+) -> list[tuple[str, ...]]:
+    """The first items of an itemized step as rows, then how many items ended how."""
+    from engine.history import items_of
+
+    rows = []
+    for item in items_of(run_dir, record, step_id):
+        if len(rows) == SHOWN_ITEMS:
+            break
+        rows.append(_row(item["id"], {**item, "parent": step_id, "text_file": items.get("file")}))
+    counts = ", ".join(
+        f"{items[key]:,} {key}" for key in ("succeeded", "failed", "interrupted", "skipped") if items.get(key)
+    )
+    total = items.get("count", 0)
+    pending = total - sum(items.get(key, 0) for key in ("succeeded", "failed", "interrupted", "skipped"))
+    counts += f"{', ' if counts else ''}{pending:,} not done" if pending > 0 else ""
+    rows.append((f"  {total:,} items: {counts or 'none done'}", "", "", "", "", str(items.get("file") or "")))
+    return rows
+
+
 def _show_step(run_dir: Path, record: dict[str, Any], step_id: str, args: Any) -> int:
-    from engine.history import step_data, step_text
+    from engine.history import find_item, step_data, step_text
 
     steps = record.get("steps", {})
+    item = find_item(run_dir, record, step_id) if step_id not in steps else None
+    if item is not None:  # an item of an itemized step: its text (it has no data of its own)
+        if args.data:
+            print(f"pipeline: step {step_id!r} has no data", file=sys.stderr)
+            return EXIT_FAILED
+        text = item.get("text") if isinstance(item.get("text"), str) else ""
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        return EXIT_SUCCEEDED
     if step_id not in steps:
         known = ", ".join(list(steps)[:10]) or "none"
         print(f"pipeline: run {run_dir.name} has no step {step_id!r} (steps: {known})", file=sys.stderr)
