@@ -74,6 +74,7 @@ class _OpenItem:
     attempts: int = 1
     reason: str = ""
     text: list[str] = field(default_factory=list)
+    turn_start: int = 0  # where the current turn's text begins: a failed attempt's is dropped
 
 
 @dataclass
@@ -416,8 +417,11 @@ class RunRecorder:
             self._open_items[event.step_id] = _OpenItem(event.parent_id or "", event.model or None, stamp)
             return False
         assert item is not None
-        if type(event) is Retrying:
+        if type(event) is TurnStarted:
+            item.turn_start = len(item.text)
+        elif type(event) is Retrying:
             item.attempts = event.attempt
+            del item.text[item.turn_start :]
         elif type(event) is Interrupted:
             item.reason = event.reason
         elif type(event) is StepFinished:

@@ -39,7 +39,7 @@ def summary_lines(result: Any) -> list[str]:
             rows.append(row("  " + task_id.removeprefix(name + "."), task))
         if len(tasks) > SHOWN_TASKS:
             rest = [task.status for _, task in tasks[SHOWN_TASKS:]]
-            rows.append((f"  ... {_count_line(rest, 'more ')}", "", "", "", ""))
+            rows.append((f"  ... {_count_line(rest, 'more ', 'task')}", "", "", "", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [""]
     for r in rows:
@@ -66,12 +66,12 @@ def _statuses(data: Any) -> list[str]:
     return [str(entry.get("status")) for entry in data.values() if isinstance(entry, dict)]
 
 
-def _count_line(statuses: list[str], more: str = "") -> str:
+def _count_line(statuses: list[str], more: str = "", noun: str = "item") -> str:
     """`1,000 items: 998 succeeded, 2 failed`."""
     counts: dict[str, int] = {}
     for status in statuses:
         counts[status] = counts.get(status, 0) + 1
-    noun = "item" if len(statuses) == 1 else "items"
+    noun += "" if len(statuses) == 1 else "s"
     shown = ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items(), key=lambda kv: -kv[1]))
     return f"{len(statuses):,} {more}{noun}" + (f": {shown}" if shown else "")
 

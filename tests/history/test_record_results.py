@@ -41,7 +41,7 @@ async def test_an_extract_steps_data_and_every_steps_text_are_in_the_record(harn
         result = await h.run(workflow(EXTRACT, tmp=tmp_path))
     assert result.status == "succeeded"
     record = valid_record(result.run_dir)
-    assert record["schema_version"] == 1
+    assert record["schema_version"] == 2
     facts = record["steps"]["facts"]
     assert facts["data"] == result.steps["facts"].data and facts["data"]["title"]
     assert facts["usage"]["output_tokens"] > 0 and facts["cost_usd"] > 0
