@@ -47,7 +47,8 @@ async def test_later_steps_read_the_items_and_show_lists_them(harness_factory, t
     assert capsys.readouterr().out == "SEVENTH ANSWER\n"
     assert cli(["show", run, "sums", "--data"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert len(data) == 30 and data["item-07"] == {"status": "succeeded", "reason": "", "text": "SEVENTH ANSWER"}
+    assert len(data) == 30
+    assert data["item-07"] == {"status": "succeeded", "reason": "", "text": "SEVENTH ANSWER"}
     assert cli(["show", run, "sums.item-99"]) == 2
     assert "no step 'sums.item-99'" in capsys.readouterr().err
 
