@@ -17,6 +17,7 @@ submitting again.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import re
@@ -89,6 +90,10 @@ class BatchRun:
         # What the step's result needs of each finished item, compactly (no StepResult kept per item):
         # the items themselves are recorded, one line each, in results/<step>.items.jsonl.
         self.finished = TaskResults(step.name, list(self.items))
+        # The items live as long as the step (100,000 of them, each with its task): out of the cyclic
+        # collector, whose full passes over them took a fifth of the step's CPU. Reference counting
+        # still frees them (they hold no cycles).
+        gc.freeze()
         self.open: dict[str, BatchProgress] = {}  # batches not yet collected, as last seen
         self.started = time.monotonic()
         self.canceling = False
@@ -420,7 +425,8 @@ class BatchRun:
         context, step_id = self.context, f"{self.step.name}.{item.task.task_id}"
         model = resolve_model(item.task.options.model)
         context.publish(StepStarted(step_id, self.step.type, model, self.step.name))
-        metrics = StepMetrics(duration_s=time.monotonic() - self.started, retries=max(0, item.attempts - 1))
+        duration, retries = time.monotonic() - self.started, max(0, item.attempts - 1)
+        metrics = None
         stop_reason = None
         texts: list[str] = []
         if handler_problem is not None:
@@ -436,18 +442,19 @@ class BatchRun:
                     context.publish(ThinkingDelta(step_id, block.get("thinking", "")))
             usage = _usage(step_id, model, message.get("usage") or {})
             context.publish(usage)
-            text = "".join(texts)
+            size = sum(len(t) if t.isascii() else len(t.encode()) for t in texts)
             metrics = StepMetrics(
-                duration_s=metrics.duration_s,
+                duration_s=duration,
                 chunks=len(texts),
-                bytes=len(text) if text.isascii() else len(text.encode()),
-                retries=metrics.retries,
+                bytes=size,
+                retries=retries,
                 input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens,
                 cost_usd=usage.cost_usd,
             )
-        # The answer came whole: held as one string, not a spool (a batch step keeps 100,000 of them).
+        # The answer came whole: held as one string (a TextSpool would be a file per item).
         spool = HeldText("".join(texts))
+        metrics = metrics or StepMetrics(duration_s=duration, retries=retries)
         return StepResult(step_id, status, reason, stop_reason, error, metrics, None, spool, by)  # type: ignore[arg-type]
 
     async def _fail(self, why: str) -> StepResult:
