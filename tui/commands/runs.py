@@ -125,7 +125,7 @@ def _item_rows(
     for item in items_of(run_dir, record, step_id):
         if len(rows) == SHOWN_ITEMS:
             break
-        rows.append(_row(item["id"], {**item, "parent": step_id, "text_file": items.get("file")}))
+        rows.append(_row(item["id"], {**item, "parent": step_id, "text_file": None}))
     counts = ", ".join(
         f"{items[key]:,} {key}" for key in ("succeeded", "failed", "interrupted", "skipped") if items.get(key)
     )
