@@ -7,7 +7,6 @@ the model. Two runs whose step has the same fingerprint asked the same thing of 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Coroutine, Iterator
@@ -38,7 +37,7 @@ def _prompts(step: StepBase, scope: Scope) -> Iterator[Coroutine[Any, Any, str]]
     items: Any = getattr(step, "items", None)
     if items:
         for item in items:
-            yield assemble_prompt(step.prompt, dataclasses.replace(scope, item=item))
+            yield assemble_prompt(step.prompt, scope.with_item(item))
     elif step.prompt:
         yield assemble_prompt(step.prompt, scope)
     for task in getattr(step, "parallel_tasks", None) or getattr(step, "tasks", None) or ():

@@ -58,6 +58,10 @@ class Scope:
     # Relative prompt `file` paths are read from here: the workflow file's folder (None: the current one).
     base_dir: Path | None = None
 
+    def with_item(self, item: Any) -> Scope:
+        """This scope for one batch item (built directly: `dataclasses.replace` costs 4 us, per item)."""
+        return Scope(self.results, self.vars, item, self.workspace, self.base_dir)
+
     def resolve(self, ref: str) -> Any:
         parts = ref.strip().split(".")
         head = parts[0]

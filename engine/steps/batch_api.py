@@ -57,6 +57,7 @@ CREATE_TIMEOUT_S = 600.0  # uploading up to 256 MB
 CALL_RETRIES = 5  # a poll that fails (connection, 5xx) is tried again this often before the step fails
 CANCEL_WAIT_S = 120.0  # after a cancel, how long the batch may take to end before its items are given up
 CUSTOM_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+JSON_ESCAPED = re.compile(r'[\x00-\x1f"\\]')  # what JSON writes as more than itself
 # Failure classes of an errored item's error type (as `retry.classify` names those of a failed call).
 ERROR_CLASSES = {
     "rate_limit_error": "rate_limit",
@@ -210,13 +211,12 @@ class BatchRun:
                 base = fixed[id(options)] = _json_bytes(
                     {"custom_id": "", "params": self._params(options, "")}
                 )
-            encoded = json.dumps(text, ensure_ascii=False)
-            grows = (
-                base
-                + len(item.task.task_id)
-                + 1
-                + (len(encoded) if encoded.isascii() else len(encoded.encode()))
-            )
+            if text.isascii() and not JSON_ESCAPED.search(text):  # most prompts: no encoding needed
+                text_bytes = len(text) + 2
+            else:
+                encoded = json.dumps(text, ensure_ascii=False)
+                text_bytes = len(encoded) if encoded.isascii() else len(encoded.encode())
+            grows = base + len(item.task.task_id) + 1 + text_bytes
             if chunk and (len(chunk) >= limit_n or size + grows > limit_bytes):
                 yield chunk
                 chunk, size = [], len(b'{"requests":[]}')

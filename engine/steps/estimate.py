@@ -8,7 +8,6 @@ step's answer count only their own text (that answer does not exist yet).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +55,7 @@ async def _estimate_step(step: StepBase, scope: Scope) -> StepEstimate:
         api = step.batch_config.api
         requests += [(task.claude_options, await _text(task.prompt, scope)) for task in step.tasks or ()]
         requests += [
-            (step.claude_options, await _text(step.prompt, dataclasses.replace(scope, item=item)))
+            (step.claude_options, await _text(step.prompt, scope.with_item(item)))
             for item in step.items or ()
         ]
     elif isinstance(step, ParallelClaudeStep):
