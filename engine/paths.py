@@ -13,6 +13,7 @@ from pathlib import Path
 
 MAX_NAME_CHARS = 120  # well under every file system's 255-byte limit, suffixes included
 RUN_RECORD_FILES = frozenset({"run.json", "events.jsonl"})
+RUN_RESULTS_DIR = "results"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -44,6 +45,9 @@ def confined(root: Path, relative: str | Path, what: str) -> Path:
         raise PathRefused(f"{what} {str(relative)!r} leaves {root}")
     if target.parent == base and target.name in RUN_RECORD_FILES:
         raise PathRefused(f"{what} {str(relative)!r} would overwrite the run record")
+    if target == base / RUN_RESULTS_DIR or base / RUN_RESULTS_DIR in target.parents:
+        # The record's own results/<step>.txt and items files.
+        raise PathRefused(f"{what} {str(relative)!r} is inside the run record's {RUN_RESULTS_DIR}/ folder")
     if target.is_dir():
         raise PathRefused(f"{what} {str(relative)!r} is a folder")
     return target

@@ -39,7 +39,9 @@ async def test_a_file_handler_path_outside_the_run_folder_fails_the_step_and_wri
     assert h.sim.log == []  # the step failed before anything was asked (and paid for)
 
 
-@pytest.mark.parametrize("target", ["run.json", "events.jsonl", "streams", "spool/../run.json"])
+@pytest.mark.parametrize(
+    "target", ["run.json", "events.jsonl", "streams", "spool/../run.json", "results/answer.txt"]
+)
 async def test_output_to_file_never_overwrites_the_record_or_leaves_the_run_folder(
     harness_factory, tmp_path, target
 ):
@@ -83,6 +85,7 @@ def test_confined_refuses_what_is_outside_or_the_record(tmp_path):
     (tmp_path / "folder").mkdir()
     (tmp_path / "link").symlink_to("/etc")
     assert confined(tmp_path, "a/b.txt", "x") == tmp_path.resolve() / "a" / "b.txt"
-    for bad in ("/etc/passwd", "../x", "link/passwd", "run.json", "events.jsonl", "folder", "."):
+    bad_paths = ("/etc/passwd", "../x", "link/passwd", "run.json", "events.jsonl", "folder", ".")
+    for bad in (*bad_paths, "results", "results/answer.txt", "results/s.items.jsonl", "x/../results/y"):
         with pytest.raises(PathRefused):
             confined(tmp_path, bad, "x")
