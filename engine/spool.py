@@ -105,7 +105,7 @@ class TextSpool:
 
 class HeldText(str):
     """A finished text held as one string, with what a result reads of a TextSpool (`text()`, `chars`,
-    `copy_to`, `close`): a batch step keeps one per item, so each costs the string alone."""
+    `copy_to`, `close`): a batch item's answer, or a reused one, without a spool file each."""
 
     __slots__ = ()
 
