@@ -297,7 +297,8 @@ class RunRecorder:
             self._events.flush()
         for out in self._items.values():
             if out is not None:
-                out.flush()
+                with contextlib.suppress(OSError):  # a full disk must not stop the record
+                    out.flush()
         self._dirty |= important
         # A large record (a batch step's 100,000 items) is not rewritten more than 1/20 of the time.
         since, spacing = time.monotonic() - self._last_snapshot, SNAPSHOT_COST_SHARE * self._snapshot_s
