@@ -174,41 +174,37 @@ def _inside(run_dir: Path, relative: Any) -> Path | None:
     return path if run_dir.resolve() in path.parents else None
 
 
-def items_of(run_dir: Path, record: dict[str, Any], step_id: str) -> Iterator[dict[str, Any]]:
+def items_of(
+    run_dir: Path, record: dict[str, Any], step_id: str, only: str | None = None
+) -> Iterator[dict[str, Any]]:
     """An itemized step's items as recorded (`results/<step>.items.jsonl`, one line each, in the order
-    they ended); nothing when the step has none or the file cannot be read. A broken line is skipped."""
+    they ended); nothing when the step has none or the file cannot be read. A broken line is skipped.
+    `only`: just that item's lines (the others are not parsed)."""
     step = record.get("steps", {}).get(step_id)
     items = step.get("items") if isinstance(step, dict) else None
     path = _inside(run_dir, items.get("file")) if isinstance(items, dict) else None
     if path is None:
         return
+    needle = None if only is None else '"id":' + json.dumps(only, ensure_ascii=False)
     with contextlib.suppress(OSError), open(path, encoding="utf-8", errors="replace") as lines:
         for line in lines:
+            if needle is not None and needle not in line:
+                continue
             with contextlib.suppress(ValueError):
                 item = json.loads(line)
-                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                wanted = isinstance(item, dict) and isinstance(item.get("id"), str)
+                if wanted and (only is None or item["id"] == only):
                     yield item
 
 
 def find_item(run_dir: Path, record: dict[str, Any], item_id: str) -> dict[str, Any] | None:
-    """One item of an itemized step (`<step>.<item>`) from its step's items file, or None."""
-    steps = record.get("steps", {})
-    needle = '"id":' + json.dumps(item_id, ensure_ascii=False)
-    for step_id, step in steps.items():
+    """One item of an itemized step (`<step>.<item>`) from its step's items file, or None; a later
+    line for the same item wins."""
+    for step_id, step in record.get("steps", {}).items():
         if isinstance(step, dict) and step.get("items") and item_id.startswith(step_id + "."):
-            path = _inside(run_dir, (step.get("items") or {}).get("file"))
-            if path is None:
-                continue
-            found = None
-            with contextlib.suppress(OSError), open(path, encoding="utf-8", errors="replace") as lines:
-                for line in lines:
-                    if needle in line:  # parse only the lines that may be it
-                        with contextlib.suppress(ValueError):
-                            item = json.loads(line)
-                            if isinstance(item, dict) and item.get("id") == item_id:
-                                found = item  # a later line for the same item wins
-            if found is not None:
-                return found
+            lines = list(items_of(run_dir, record, step_id, only=item_id))
+            if lines:
+                return lines[-1]
     return None
 
 

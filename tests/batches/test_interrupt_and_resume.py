@@ -31,6 +31,14 @@ async def started_batch(h):
     return batch
 
 
+async def quit_mid_batch(h, tmp_path):
+    """A run quit (the whole run, not the step) once its batch is under way: its result and the batch."""
+    handle, _ = h.start(workflow(SLOW, tmp=tmp_path))
+    batch = await started_batch(h)
+    handle.interrupt_all("quit")
+    return await handle, batch
+
+
 async def test_interrupting_the_step_cancels_the_batch_and_keeps_what_completed(harness_factory, tmp_path):
     async with harness_factory({"batch_processing_ms": 4000}) as h:
         handle, _ = h.start(workflow(SLOW, tmp=tmp_path))
@@ -57,10 +65,7 @@ async def test_interrupting_the_step_cancels_the_batch_and_keeps_what_completed(
 
 async def test_a_quit_leaves_the_batch_running_and_resume_picks_it_up(harness_factory, tmp_path):
     async with harness_factory({"batch_processing_ms": 1500}) as h:
-        handle, _ = h.start(workflow(SLOW, tmp=tmp_path))
-        batch = await started_batch(h)
-        handle.interrupt_all("quit")
-        first = await handle
+        first, batch = await quit_mid_batch(h, tmp_path)
         assert batch.status == "in_progress"  # still running on the server
         assert not [r for r in h.sim.log if r.path.endswith("/cancel")]
         record = json.loads((first.run_dir / "run.json").read_text())
@@ -83,10 +88,7 @@ async def test_a_quit_leaves_the_batch_running_and_resume_picks_it_up(harness_fa
 
 async def test_resuming_a_batch_the_server_no_longer_has_submits_it_again(harness_factory, tmp_path):
     async with harness_factory({"batch_processing_ms": 1500}) as h:
-        handle, _ = h.start(workflow(SLOW, tmp=tmp_path))
-        batch = await started_batch(h)
-        handle.interrupt_all("quit")
-        first = await handle
+        first, batch = await quit_mid_batch(h, tmp_path)
         del h.sim.batches.batches[batch.id]  # e.g. a new simulator process
         second = await h.run(workflow(SLOW, tmp=tmp_path), resume=ResumeSource.load(first.run_dir))
     assert second.status == "succeeded", second.reason
